@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+// `dmakit bench NAME`: runs one benchmark suite through Google Benchmark and reports each subject
+// against its baseline from the same run, the ratio last.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bench_suite.h"
+#include "commands.h"
+
+namespace dmakit::cli {
+namespace {
+
+struct Measurement {
+  double ns_per_op = 0;
+  std::int64_t ops = 0;
+};
+
+// Collects wall time per operation (Google Benchmark's median aggregate when it repeats runs) and the
+// operations done over all runs.
+class CollectingReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred) {
+        errors_.push_back(fmt::format("{}: {}", run.benchmark_name(), run.error_message));
+        continue;
+      }
+      Measurement& m = results_[run.run_name.str()];
+      const double ns = run.GetAdjustedRealTime() * to_ns(run.time_unit);
+      if (run.run_type == Run::RT_Aggregate) {
+        if (run.aggregate_name == "median") m.ns_per_op = ns;
+        continue;
+      }
+      m.ns_per_op = ns;
+      m.ops += run.iterations;
+    }
+  }
+  const std::map<std::string, Measurement>& results() const { return results_; }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  static double to_ns(benchmark::TimeUnit unit) {
+    switch (unit) {
+      case benchmark::kSecond: return 1e9;
+      case benchmark::kMillisecond: return 1e6;
+      case benchmark::kMicrosecond: return 1e3;
+      case benchmark::kNanosecond: return 1;
+    }
+    return 1;
+  }
+  std::map<std::string, Measurement> results_;
+  std::vector<std::string> errors_;
+};
+
+struct Options {
+  std::string suite;
+  bool json = false;
+  double min_time = 0.2;
+  int repetitions = 3;
+};
+
+int run_suite(const Options& options) {
+  const auto suites = bench::suites();
+  const auto it = std::find_if(suites.begin(), suites.end(),
+                               [&](const bench::Suite& s) { return s.name == options.suite; });
+  if (it == suites.end()) {
+    std::string names;
+    for (const bench::Suite& s : suites) names += (names.empty() ? "" : ", ") + s.name;
+    fmt::print(stderr, "dmakit bench: no suite named '{}' (have: {})\n", options.suite, names);
+    return 2;
+  }
+
+  const std::vector<bench::Comparison> comparisons = it->register_benchmarks();
+  std::vector<std::string> args = {
+      "dmakit", fmt::format("--benchmark_min_time={}", options.min_time),
+      fmt::format("--benchmark_repetitions={}", options.repetitions)};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  int argc = static_cast<int>(argv.size());
+  benchmark::Initialize(&argc, argv.data());
+  CollectingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  for (const std::string& e : reporter.errors()) fmt::print(stderr, "dmakit bench: {}\n", e);
+
+  const auto& results = reporter.results();
+  double log_sum = 0;
+  nlohmann::json ratios = nlohmann::json::array();
+  for (const bench::Comparison& c : comparisons) {
+    if (!results.contains(c.subject) || !results.contains(c.baseline)) {
+      fmt::print(stderr, "dmakit bench: missing result for {} or {}\n", c.subject, c.baseline);
+      return 1;
+    }
+    const double ratio = results.at(c.subject).ns_per_op / results.at(c.baseline).ns_per_op;
+    log_sum += std::log(ratio);
+    ratios.push_back({{"subject", c.subject}, {"baseline", c.baseline}, {"ratio", ratio}});
+  }
+  const double geomean = std::exp(log_sum / static_cast<double>(comparisons.size()));
+
+  if (options.json) {
+    nlohmann::json out = {{"suite", it->name}, {"repetitions", options.repetitions}};
+    out["results"] = nlohmann::json::array();
+    for (const auto& [name, m] : results)
+      out["results"].push_back({{"name", name}, {"ns_per_op", m.ns_per_op}, {"ops", m.ops}});
+    out["comparisons"] = ratios;
+    out["ratio"] = geomean;
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  fmt::print("suite {}: {} (median of {} runs, wall ns per operation per thread)\n", it->name,
+             it->description, options.repetitions);
+  for (const auto& [name, m] : results)
+    fmt::print("  {:<60} {:>10.1f} ns  {:>12} ops\n", name, m.ns_per_op, m.ops);
+  fmt::print("subject / baseline\n");
+  for (const auto& r : ratios)
+    fmt::print("  {:<60} {:>6.2f}x\n", r["subject"].get<std::string>(), r["ratio"].get<double>());
+  fmt::print("ratio (geometric mean of subject / baseline): {:.2f}\n", geomean);
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  std::string names;
+  for (const bench::Suite& s : bench::suites())
+    names += fmt::format("\n  {:<8} {}", s.name, s.description);
+  CLI::App* cmd = app.add_subcommand("bench", "run a named comparison against a baseline" + names);
+  cmd->add_option("name", options->suite, "suite to run")->required();
+  cmd->add_flag("--json", options->json, "print one JSON object with results and ratio");
+  cmd->add_option("--min-time", options->min_time, "seconds each benchmark runs at least")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--repetitions", options->repetitions, "runs of each benchmark; the median is kept")
+      ->check(CLI::Range(1, 100));
+  cmd->callback([options] {
+    if (const int rc = run_suite(*options); rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace dmakit::cli

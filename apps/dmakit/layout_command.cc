@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+// `dmakit layout`: what the simulated machine looks like, as text or JSON.
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "dmakit/machine/machine.h"
+
+namespace dmakit::cli {
+namespace {
+
+using machine::Machine;
+using machine::Zone;
+using machine::ZoneKind;
+
+nlohmann::json range_json(PhysRange r) {
+  return {{"start", r.start.value()}, {"end", r.end.value()}, {"size", r.size()}};
+}
+
+nlohmann::json zone_json(const Zone& zone) {
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const std::uint64_t count : zone.free_blocks()) blocks.push_back(count);
+  nlohmann::json reserve = nlohmann::json::object();
+  for (unsigned k = static_cast<unsigned>(zone.kind()) + 1; k < machine::kZoneKinds; ++k) {
+    const auto kind = static_cast<ZoneKind>(k);
+    reserve[std::string(machine::zone_kind_name(kind))] = zone.lowmem_reserve(kind);
+  }
+  nlohmann::json j = range_json(zone.span());
+  j["kind"] = machine::zone_kind_name(zone.kind());
+  j["present_pages"] = zone.present_pages();
+  j["free_pages"] = zone.free_pages();
+  j["cached_pages"] = zone.cached_pages();
+  j["free_blocks_by_order"] = blocks;
+  j["lowmem_reserve_pages"] = reserve;
+  return j;
+}
+
+nlohmann::json layout_json(const Machine& m) {
+  nlohmann::json ram = nlohmann::json::array();
+  for (const PhysRange& r : m.layout().ram) ram.push_back(range_json(r));
+  nlohmann::json holes = nlohmann::json::array();
+  for (const machine::MemoryHole& h : m.layout().holes) {
+    nlohmann::json j = range_json(h.range);
+    j["name"] = h.name;
+    holes.push_back(j);
+  }
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const machine::NumaNode& node : m.nodes()) {
+    nlohmann::json zones = nlohmann::json::array();
+    for (const Zone* zone : node.zones) {
+      if (zone != nullptr) zones.push_back(zone_json(*zone));
+    }
+    nlohmann::json j = range_json(node.span);
+    j["id"] = node.id;
+    j["present_pages"] = node.present_pages;
+    j["zones"] = zones;
+    nodes.push_back(j);
+  }
+  return {{"machine",
+           {{"ram_bytes", m.ram_size()},
+            {"page_size", kPageSize},
+            {"max_order", machine::kMaxOrder},
+            {"ram", ram},
+            {"holes", holes},
+            {"nodes", nodes},
+            {"vmalloc", {{"window_bytes", m.config().vmalloc_size}}}}}};
+}
+
+void print_layout(const Machine& m) {
+  const auto& layout = m.layout();
+  fmt::print("machine: {} of RAM, {} node(s), {} pages\n\n", format_size(m.ram_size()),
+             m.nodes().size(), format_size(kPageSize));
+
+  fmt::print("physical memory map\n");
+  std::size_t hole = 0;
+  for (const PhysRange& r : layout.ram) {
+    for (; hole < layout.holes.size() && layout.holes[hole].range.start < r.start; ++hole) {
+      const auto& h = layout.holes[hole];
+      fmt::print("  {} - {}  hole  {:>9}  {}\n", format_addr(h.range.start.value()),
+                 format_addr(h.range.end.value()), format_size(h.range.size()), h.name);
+    }
+    fmt::print("  {} - {}  RAM   {:>9}\n", format_addr(r.start.value()), format_addr(r.end.value()),
+               format_size(r.size()));
+  }
+  for (; hole < layout.holes.size(); ++hole) {
+    const auto& h = layout.holes[hole];
+    fmt::print("  {} - {}  hole  {:>9}  {} (above RAM)\n", format_addr(h.range.start.value()),
+               format_addr(h.range.end.value()), format_size(h.range.size()), h.name);
+  }
+
+  for (const machine::NumaNode& node : m.nodes()) {
+    fmt::print("\nnode {}: {} - {}, {} of RAM\n", node.id, format_addr(node.span.start.value()),
+               format_addr(node.span.end.value()), format_size(node.present_pages * kPageSize));
+    fmt::print("  {:<7} {:<39} {:>10} {:>10} {:>10}\n", "zone", "span", "present", "free",
+               "cached");
+    for (const Zone* zone : node.zones) {
+      if (zone == nullptr) continue;
+      fmt::print("  {:<7} {} - {} {:>10} {:>10} {:>10}\n", machine::zone_kind_name(zone->kind()),
+                 format_addr(zone->span().start.value()), format_addr(zone->span().end.value()),
+                 zone->present_pages(), zone->free_pages(), zone->cached_pages());
+    }
+    fmt::print("  free blocks by order (0..{}):\n", machine::kMaxOrder);
+    for (const Zone* zone : node.zones) {
+      if (zone == nullptr) continue;
+      fmt::print("  {:<7}", machine::zone_kind_name(zone->kind()));
+      for (const std::uint64_t count : zone->free_blocks()) fmt::print(" {:>6}", count);
+      fmt::print("\n");
+    }
+  }
+  fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
+}
+
+}  // namespace
+
+void add_layout_command(CLI::App& app) {
+  struct Options {
+    std::string config;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("layout", "print the machine: memory map, nodes, zones, free pages");
+  cmd->add_option("--config", options->config, "YAML file with a 'machine:' section")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--json", options->json, "print one JSON object instead of text");
+  cmd->callback([options] {
+    const machine::MachineConfig config = options->config.empty()
+                                              ? machine::MachineConfig{}
+                                              : machine::load_machine_config(options->config);
+    const Machine m(config);
+    if (options->json)
+      fmt::print("{}\n", layout_json(m).dump(2));
+    else
+      print_layout(m);
+  });
+}
+
+}  // namespace dmakit::cli

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// The table of benchmark suites.
+#include "bench_suite.h"
+
+namespace dmakit::bench {
+
+std::span<const Suite> suites() {
+  static const std::vector<Suite> kSuites = {
+      {"buddy",
+       "page allocator alloc+free pairs (order 0 and 3, 1 and 2 threads) vs malloc/free",
+       register_buddy_benchmarks},
+  };
+  return kSuites;
+}
+
+}  // namespace dmakit::bench

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+// Named benchmark suites shared by the Google Benchmark binary and `dmakit bench NAME`. A suite
+// registers its benchmarks with Google Benchmark and says which one is compared with which baseline
+// measured in the same run.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dmakit::bench {
+
+/// A subject and the baseline it is measured against, by Google Benchmark name.
+struct Comparison {
+  std::string subject;
+  std::string baseline;
+};
+
+struct Suite {
+  std::string name;         ///< what `dmakit bench NAME` takes
+  std::string description;  ///< one line for `dmakit bench --help`
+  /// Registers the suite's benchmarks and returns its comparisons.
+  std::function<std::vector<Comparison>()> register_benchmarks;
+};
+
+/// Every suite, in the order `dmakit bench` lists them.
+std::span<const Suite> suites();
+
+/// The page allocator suite: order-0 and order-3 alloc+free pairs, one and two threads, against
+/// malloc/free of the same sizes.
+std::vector<Comparison> register_buddy_benchmarks();
+
+}  // namespace dmakit::bench

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// MachineConfig: what a simulated machine is made of (machine layer): RAM size, memory holes, NUMA
+// nodes, zone limits (seed 001), lowmem reserve ratios and per-thread page caches.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dmakit/core/addr.h"
+#include "dmakit/core/units.h"
+
+namespace dmakit::machine {
+
+/// A range of the physical address space where no RAM sits (MMIO windows such as the PCI hole).
+struct MemoryHole {
+  std::string name;
+  PhysRange range;
+};
+
+/// The configuration of a Machine. Defaults describe an 8 GiB single-node x86-64 machine: the PCI hole
+/// from 3 GiB to 4 GiB with the RAM that would sit there placed above 4 GiB, ZONE_DMA below 16 MiB and
+/// ZONE_DMA32 below 4 GiB (seed 001).
+struct MachineConfig {
+  static constexpr std::uint64_t kMaxRam = 4 * kTiB;
+
+  /// Bytes of simulated RAM, a multiple of the 4 KiB page size, at most kMaxRam.
+  std::uint64_t ram_size = 8 * kGiB;
+
+  /// Holes in the physical address space. RAM is placed from address 0 upwards, skipping holes.
+  std::vector<MemoryHole> holes = {{"pci", {PhysAddr(3 * kGiB), PhysAddr(4 * kGiB)}}};
+
+  /// NUMA nodes as explicit physical ranges. Empty: `node_count` nodes that split the RAM evenly,
+  /// their boundaries aligned to 4 MiB (a largest buddy block).
+  std::vector<PhysRange> node_ranges;
+  unsigned node_count = 1;
+
+  /// Upper limits of ZONE_DMA and ZONE_DMA32 (exclusive). nullopt: the zone does not exist, as on
+  /// architectures without it; requests that name it then fall to the zones below.
+  std::optional<std::uint64_t> zone_dma_limit = 16 * kMiB;
+  std::optional<std::uint64_t> zone_dma32_limit = 4 * kGiB;
+
+  /// Linux's lowmem_reserve_ratio for ZONE_DMA and ZONE_DMA32: a request that may use a higher zone
+  /// falls back into this one only while it keeps (pages of the zones above) / ratio pages free.
+  /// 0 turns the protection off. Keeps low memory for the devices that need it (seed 003).
+  std::array<unsigned, 2> lowmem_reserve_ratio = {256, 256};
+
+  /// Order-0 page caches per zone (Linux's per-CPU page lists): 0 picks the host's hardware threads.
+  unsigned page_cache_shards = 0;
+  /// Pages moved between a page cache and the buddy lists at once, and the most a cache holds.
+  unsigned page_cache_batch = 31;
+  unsigned page_cache_high = 186;
+
+  /// Host address space reserved for the vmalloc-like area (virtually contiguous, physically
+  /// scattered allocations).
+  std::uint64_t vmalloc_size = 1 * kGiB;
+};
+
+/// Reads a machine configuration from a YAML file: the keys under `machine:` (docs/configuration.md).
+/// Keys not given keep their defaults. Throws ConfigError naming the key and the value on any unknown
+/// key, malformed size or impossible value; throws ConfigError with field "config" when the file
+/// cannot be read or parsed.
+MachineConfig load_machine_config(const std::string& path);
+
+/// As load_machine_config(), from YAML text.
+MachineConfig parse_machine_config(const std::string& yaml_text);
+
+}  // namespace dmakit::machine

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `machine:` section of a configuration file, in YAML (machine layer). docs/configuration.md
+// documents every key; this parser rejects anything it does not know, naming the key.
+#include "dmakit/machine/machine_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "dmakit/core/config_error.h"
+
+namespace dmakit::machine {
+namespace {
+
+void reject_unknown_keys(const YAML::Node& map, const std::string& field,
+                         std::initializer_list<std::string_view> known) {
+  if (!map.IsMap()) throw ConfigError(field, "expected a mapping of keys to values");
+  for (const auto& entry : map) {
+    const std::string key = entry.first.as<std::string>();
+    bool found = false;
+    std::string list;
+    for (std::string_view k : known) {
+      found = found || key == k;
+      list += fmt::format("{}{}", list.empty() ? "" : ", ", k);
+    }
+    if (!found) throw ConfigError(field + "." + key, fmt::format("unknown key (known: {})", list));
+  }
+}
+
+std::uint64_t size_of(const YAML::Node& node, const std::string& field) {
+  if (!node.IsScalar()) throw ConfigError(field, "expected a size such as 16MiB or 0x1000000");
+  const Result<std::uint64_t> size = parse_size(node.Scalar());
+  if (!size) throw ConfigError(field, size.error().message);
+  return *size;
+}
+
+unsigned unsigned_of(const YAML::Node& node, const std::string& field) {
+  const std::uint64_t value = size_of(node, field);
+  if (value > 0xffffffffu) throw ConfigError(field, fmt::format("{} is too large", value));
+  return static_cast<unsigned>(value);
+}
+
+// A zone limit: a size, or `none` / `false` for a machine without that zone.
+std::optional<std::uint64_t> zone_limit_of(const YAML::Node& node, const std::string& field) {
+  if (node.IsScalar() && (node.Scalar() == "none" || node.Scalar() == "false")) return std::nullopt;
+  return size_of(node, field);
+}
+
+PhysRange range_of(const YAML::Node& node, const std::string& field) {
+  reject_unknown_keys(node, field, {"name", "start", "end"});
+  if (!node["start"] || !node["end"]) throw ConfigError(field, "needs both start and end");
+  return {PhysAddr(size_of(node["start"], field + ".start")),
+          PhysAddr(size_of(node["end"], field + ".end"))};
+}
+
+void apply(const YAML::Node& m, MachineConfig& config) {
+  reject_unknown_keys(m, "machine",
+                      {"ram", "holes", "nodes", "zones", "lowmem_reserve_ratio", "page_cache",
+                       "vmalloc"});
+  if (m["ram"]) config.ram_size = size_of(m["ram"], "machine.ram");
+  if (const YAML::Node holes = m["holes"]) {
+    if (!holes.IsSequence()) throw ConfigError("machine.holes", "expected a list of holes");
+    config.holes.clear();
+    for (std::size_t i = 0; i < holes.size(); ++i) {
+      const std::string field = fmt::format("machine.holes[{}]", i);
+      const PhysRange range = range_of(holes[i], field);
+      const std::string name = holes[i]["name"] ? holes[i]["name"].as<std::string>() : "hole";
+      config.holes.push_back({name, range});
+    }
+  }
+  if (const YAML::Node nodes = m["nodes"]) {
+    if (nodes.IsSequence()) {
+      config.node_ranges.clear();
+      for (std::size_t i = 0; i < nodes.size(); ++i)
+        config.node_ranges.push_back(range_of(nodes[i], fmt::format("machine.nodes[{}]", i)));
+    } else {
+      config.node_count = unsigned_of(nodes, "machine.nodes");
+    }
+  }
+  if (const YAML::Node zones = m["zones"]) {
+    reject_unknown_keys(zones, "machine.zones", {"dma", "dma32"});
+    if (zones["dma"]) config.zone_dma_limit = zone_limit_of(zones["dma"], "machine.zones.dma");
+    if (zones["dma32"])
+      config.zone_dma32_limit = zone_limit_of(zones["dma32"], "machine.zones.dma32");
+  }
+  if (const YAML::Node ratio = m["lowmem_reserve_ratio"]) {
+    reject_unknown_keys(ratio, "machine.lowmem_reserve_ratio", {"dma", "dma32"});
+    if (ratio["dma"])
+      config.lowmem_reserve_ratio[0] = unsigned_of(ratio["dma"], "machine.lowmem_reserve_ratio.dma");
+    if (ratio["dma32"])
+      config.lowmem_reserve_ratio[1] =
+          unsigned_of(ratio["dma32"], "machine.lowmem_reserve_ratio.dma32");
+  }
+  if (const YAML::Node cache = m["page_cache"]) {
+    reject_unknown_keys(cache, "machine.page_cache", {"shards", "batch", "high"});
+    if (cache["shards"])
+      config.page_cache_shards = unsigned_of(cache["shards"], "machine.page_cache.shards");
+    if (cache["batch"])
+      config.page_cache_batch = unsigned_of(cache["batch"], "machine.page_cache.batch");
+    if (cache["high"]) config.page_cache_high = unsigned_of(cache["high"], "machine.page_cache.high");
+  }
+  if (m["vmalloc"]) config.vmalloc_size = size_of(m["vmalloc"], "machine.vmalloc");
+}
+
+}  // namespace
+
+MachineConfig parse_machine_config(const std::string& yaml_text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("config", fmt::format("not valid YAML: {}", e.what()));
+  }
+  MachineConfig config;
+  if (!root.IsMap() || !root["machine"])
+    throw ConfigError("machine", "the configuration has no 'machine:' section");
+  try {
+    apply(root["machine"], config);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("machine", fmt::format("malformed value: {}", e.what()));
+  }
+  return config;
+}
+
+MachineConfig load_machine_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("config", fmt::format("cannot read '{}'", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_machine_config(text.str());
+}
+
+}  // namespace dmakit::machine
