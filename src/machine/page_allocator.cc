@@ -43,18 +43,23 @@ Result<Page*> PageAllocator::alloc_pages(Gfp gfp, unsigned order, int node) {
   const ZoneKind highest = highest_zone(gfp);
   const unsigned nodes_to_try = gfp.has(Gfp::kThisNode) ? 1 : node_count;
 
-  for (unsigned step = 0; step < nodes_to_try; ++step) {
-    const NumaNode& candidate = nodes_[(preferred + step) % node_count];
-    for (int k = static_cast<int>(highest); k >= 0; --k) {
-      Zone* zone = candidate.zone(static_cast<ZoneKind>(k));
-      if (zone == nullptr || zone->present_pages() == 0) continue;
-      Page* page = zone->alloc(order, highest);
-      if (page == nullptr) continue;
-      allocations_.fetch_add(1, std::memory_order_relaxed);
-      (step == 0 ? node_hits_ : node_misses_).fetch_add(1, std::memory_order_relaxed);
-      if (k != static_cast<int>(highest)) zone_fallbacks_.fetch_add(1, std::memory_order_relaxed);
-      if (gfp.has(Gfp::kZero)) std::memset(memory_.page_address(page), 0, kPageSize << order);
-      return page;
+  // Second pass after draining the page caches, where other threads may hold the last free pages
+  // (Linux drains its per-CPU lists before it gives up).
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) drain_caches();
+    for (unsigned step = 0; step < nodes_to_try; ++step) {
+      const NumaNode& candidate = nodes_[(preferred + step) % node_count];
+      for (int k = static_cast<int>(highest); k >= 0; --k) {
+        Zone* zone = candidate.zone(static_cast<ZoneKind>(k));
+        if (zone == nullptr || zone->present_pages() == 0) continue;
+        Page* page = zone->alloc(order, highest);
+        if (page == nullptr) continue;
+        allocations_.fetch_add(1, std::memory_order_relaxed);
+        (step == 0 ? node_hits_ : node_misses_).fetch_add(1, std::memory_order_relaxed);
+        if (k != static_cast<int>(highest)) zone_fallbacks_.fetch_add(1, std::memory_order_relaxed);
+        if (gfp.has(Gfp::kZero)) std::memset(memory_.page_address(page), 0, kPageSize << order);
+        return page;
+      }
     }
   }
 

@@ -50,7 +50,8 @@ void Zone::add_free_range(Pfn start, Pfn end) {
 }
 
 bool Zone::may_take(std::uint64_t pages, ZoneKind highest) const {
-  return free_pages() >= lowmem_reserve(highest) + pages;
+  const std::uint64_t reserve = lowmem_reserve(highest);
+  return reserve == 0 || free_pages() >= reserve + pages;
 }
 
 Page* Zone::alloc_locked(unsigned order) {
@@ -68,14 +69,11 @@ Zone::PageCache& Zone::this_thread_cache() { return caches_[this_thread_slot() %
 
 Page* Zone::alloc(unsigned order, ZoneKind highest) {
   Page* page = nullptr;
-  // The reserve is checked before the cache, as Linux checks the watermark before its per-CPU lists.
-  if (may_take(std::uint64_t{1} << order, highest)) {
-    if (order == 0 && cache_count_ != 0) {
-      page = alloc_cached(highest);
-    } else {
-      const std::scoped_lock guard(lock_);
-      if (may_take(std::uint64_t{1} << order, highest)) page = alloc_locked(order);
-    }
+  if (order == 0 && cache_count_ != 0) {
+    page = alloc_cached(highest);
+  } else if (may_take(std::uint64_t{1} << order, highest)) {
+    const std::scoped_lock guard(lock_);
+    if (may_take(std::uint64_t{1} << order, highest)) page = alloc_locked(order);
   }
   if (page == nullptr) {
     refused_.fetch_add(1, std::memory_order_relaxed);
@@ -87,6 +85,9 @@ Page* Zone::alloc(unsigned order, ZoneKind highest) {
 }
 
 Page* Zone::alloc_cached(ZoneKind highest) {
+  // A request falling back into this zone must find the reserve intact on the buddy lists before it
+  // may use the cache, as Linux checks the watermark before its per-CPU lists.
+  if (!may_take(1, highest)) return nullptr;
   PageCache& cache = this_thread_cache();
   const std::scoped_lock cache_guard(cache.lock);
   if (cache.pfns.empty()) {

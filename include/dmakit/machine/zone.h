@@ -86,6 +86,8 @@ class Zone {
 
   Page* alloc_cached(ZoneKind highest);
   void free_cached(Page* page);
+  /// False when taking `pages` would cut into the reserve a request with highest zone `highest` must
+  /// leave here. Emptiness is the buddy lists' business, not this check's.
   [[nodiscard]] bool may_take(std::uint64_t pages, ZoneKind highest) const;
   Page* alloc_locked(unsigned order);
   void free_locked(Page* page, unsigned order);

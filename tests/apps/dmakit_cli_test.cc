@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// The dmakit program end to end: runs the built binary and checks what it prints.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct Output {
+  int exit_code;
+  std::string text;  // stdout and stderr
+};
+
+Output run(const std::string& args) {
+  const std::string command = std::string(DMAKIT_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string text;
+  std::array<char, 4096> buffer{};
+  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) text += buffer.data();
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+TEST(DmakitLayout, JsonShowsZonesNodesAndThePciHole) {
+  const Output out = run("layout --json");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text)["machine"];
+  EXPECT_EQ(j["ram_bytes"], 8ull << 30);
+  ASSERT_EQ(j["holes"].size(), 1u);
+  EXPECT_EQ(j["holes"][0]["name"], "pci");
+  EXPECT_EQ(j["holes"][0]["start"], 3ull << 30);
+  EXPECT_EQ(j["holes"][0]["end"], 4ull << 30);
+  ASSERT_EQ(j["nodes"].size(), 1u);
+  const auto& zones = j["nodes"][0]["zones"];
+  ASSERT_EQ(zones.size(), 3u);
+  EXPECT_EQ(zones[0]["kind"], "DMA");
+  EXPECT_EQ(zones[1]["kind"], "DMA32");
+  EXPECT_EQ(zones[2]["kind"], "Normal");
+  EXPECT_EQ(zones[2]["start"], 4ull << 30);
+  EXPECT_EQ(zones[2]["free_pages"], (5ull << 30) / 4096);
+  EXPECT_EQ(zones[0]["free_blocks_by_order"].size(), 11u);
+}
+
+TEST(DmakitLayout, TextNamesEveryZone) {
+  const Output out = run("layout");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  for (const char* word : {"DMA ", "DMA32", "Normal", "hole", "pci"})
+    EXPECT_NE(out.text.find(word), std::string::npos) << word;
+}
+
+TEST(DmakitLayout, ReadsAConfigFile) {
+  const std::string path = ::testing::TempDir() + "/two_nodes.yaml";
+  std::ofstream(path) << "machine:\n  ram: 16GiB\n  nodes: 2\n";
+  const Output out = run("layout --json --config " + path);
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text)["machine"];
+  EXPECT_EQ(j["nodes"].size(), 2u);
+  EXPECT_EQ(j["ram_bytes"], 16ull << 30);
+}
+
+TEST(DmakitLayout, BadConfigExitsWithTheFieldNamed) {
+  const std::string path = ::testing::TempDir() + "/bad.yaml";
+  std::ofstream(path) << "machine:\n  ram: 8GiB\n  zones: {dma32: 1MiB}\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.text.find("machine.zones.dma32"), std::string::npos) << out.text;
+}
+
+TEST(DmakitBench, BuddyPrintsResultsAndARatio) {
+  const Output out = run("bench buddy --json --min-time 0.01 --repetitions 1");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  ASSERT_EQ(j["results"].size(), 8u);
+  for (const auto& r : j["results"]) {
+    EXPECT_GT(r["ns_per_op"].get<double>(), 0.0) << r["name"];
+    EXPECT_GT(r["ops"].get<long>(), 0) << r["name"];
+  }
+  EXPECT_EQ(j["comparisons"].size(), 4u);
+  EXPECT_GT(j["ratio"].get<double>(), 0.0);
+}
+
+TEST(DmakitBench, UnknownSuiteIsAnError) {
+  const Output out = run("bench nosuch");
+  EXPECT_NE(out.exit_code, 0);
+  EXPECT_NE(out.text.find("buddy"), std::string::npos) << out.text;
+}
+
+}  // namespace

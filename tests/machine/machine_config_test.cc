@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dmakit/machine/machine_config.h"
+
+#include <gtest/gtest.h>
+
+#include "dmakit/core/config_error.h"
+
+namespace dmakit::machine {
+namespace {
+
+std::string error_field(const std::string& yaml) {
+  try {
+    (void)parse_machine_config(yaml);
+  } catch (const ConfigError& e) {
+    return e.field();
+  }
+  return "<no error>";
+}
+
+TEST(MachineConfig, ParsesEveryKey) {
+  const MachineConfig c = parse_machine_config(R"(
+machine:
+  ram: 16GiB
+  holes:
+    - {name: pci, start: 0xc0000000, end: 4GiB}
+    - {name: low, start: 640KiB, end: 1MiB}
+  nodes: 2
+  zones: {dma: none, dma32: 2GiB}
+  lowmem_reserve_ratio: {dma: 128, dma32: 0}
+  page_cache: {shards: 4, batch: 8, high: 64}
+  vmalloc: 256MiB
+)");
+  EXPECT_EQ(c.ram_size, 16 * kGiB);
+  ASSERT_EQ(c.holes.size(), 2u);
+  EXPECT_EQ(c.holes[1].name, "low");
+  EXPECT_EQ(c.holes[1].range.start, PhysAddr(640 * kKiB));
+  EXPECT_EQ(c.node_count, 2u);
+  EXPECT_FALSE(c.zone_dma_limit.has_value());
+  EXPECT_EQ(c.zone_dma32_limit, 2 * kGiB);
+  EXPECT_EQ(c.lowmem_reserve_ratio[0], 128u);
+  EXPECT_EQ(c.lowmem_reserve_ratio[1], 0u);
+  EXPECT_EQ(c.page_cache_shards, 4u);
+  EXPECT_EQ(c.page_cache_batch, 8u);
+  EXPECT_EQ(c.page_cache_high, 64u);
+  EXPECT_EQ(c.vmalloc_size, 256 * kMiB);
+}
+
+TEST(MachineConfig, KeysNotGivenKeepTheirDefaults) {
+  const MachineConfig c = parse_machine_config("machine: {ram: 1GiB}");
+  EXPECT_EQ(c.ram_size, kGiB);
+  ASSERT_EQ(c.holes.size(), 1u);
+  EXPECT_EQ(c.holes[0].name, "pci");
+  EXPECT_EQ(c.zone_dma_limit, 16 * kMiB);
+}
+
+TEST(MachineConfig, EmptyHoleListRemovesThePciHole) {
+  EXPECT_TRUE(parse_machine_config("machine: {holes: []}").holes.empty());
+}
+
+TEST(MachineConfig, ExplicitNodeRanges) {
+  const MachineConfig c = parse_machine_config(R"(
+machine:
+  nodes:
+    - {start: 0, end: 5GiB}
+    - {start: 5GiB, end: 9GiB}
+)");
+  ASSERT_EQ(c.node_ranges.size(), 2u);
+  EXPECT_EQ(c.node_ranges[1].start, PhysAddr(5 * kGiB));
+}
+
+TEST(MachineConfig, ErrorsNameTheOffendingKey) {
+  EXPECT_EQ(error_field("machine: {ramm: 1GiB}"), "machine.ramm");
+  EXPECT_EQ(error_field("machine: {ram: lots}"), "machine.ram");
+  EXPECT_EQ(error_field("machine: {zones: {dma: 1XB}}"), "machine.zones.dma");
+  EXPECT_EQ(error_field("machine: {zones: {highmem: 1GiB}}"), "machine.zones.highmem");
+  EXPECT_EQ(error_field("machine: {holes: [{start: 1GiB}]}"), "machine.holes[0]");
+  EXPECT_EQ(error_field("machine: {nodes: [{start: 0, end: 1GiB, cpu: 3}]}"),
+            "machine.nodes[0].cpu");
+  EXPECT_EQ(error_field("other: 1"), "machine");
+  EXPECT_EQ(error_field("machine: [unbalanced"), "config");
+}
+
+TEST(MachineConfig, MissingFileIsAConfigError) {
+  EXPECT_THROW((void)load_machine_config("/nonexistent/machine.yaml"), ConfigError);
+}
+
+}  // namespace
+}  // namespace dmakit::machine

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dmakit/machine/memory_layout.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "dmakit/core/config_error.h"
+
+namespace dmakit::machine {
+namespace {
+
+// Expects plan() to throw a ConfigError on `field` whose message contains `needle`.
+void expect_config_error(const MachineConfig& config, const std::string& field,
+                         const std::string& needle) {
+  try {
+    (void)MemoryLayout::plan(config);
+    ADD_FAILURE() << "expected a ConfigError on " << field;
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), field) << e.what();
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(MemoryLayout, DefaultMachinePutsThePciHoleRamAbove4GiB) {
+  const MemoryLayout layout = MemoryLayout::plan({});
+  ASSERT_EQ(layout.ram.size(), 2u);
+  EXPECT_EQ(layout.ram[0], (PhysRange{PhysAddr(0), PhysAddr(3 * kGiB)}));
+  EXPECT_EQ(layout.ram[1], (PhysRange{PhysAddr(4 * kGiB), PhysAddr(9 * kGiB)}));
+  ASSERT_EQ(layout.holes.size(), 1u);
+  EXPECT_EQ(layout.holes[0].name, "pci");
+  EXPECT_EQ(layout.ram_end, PhysAddr(9 * kGiB));
+  EXPECT_EQ(layout.ram_bytes_in({PhysAddr(0), PhysAddr(16 * kGiB)}), 8 * kGiB);
+}
+
+TEST(MemoryLayout, DefaultZonesAreDmaDma32AndNormal) {
+  const MemoryLayout layout = MemoryLayout::plan({});
+  ASSERT_EQ(layout.zones.size(), 3u);
+  EXPECT_EQ(layout.zones[0].kind, ZoneKind::Dma);
+  EXPECT_EQ(layout.zones[0].span, (PhysRange{PhysAddr(0), PhysAddr(16 * kMiB)}));
+  EXPECT_EQ(layout.zones[1].kind, ZoneKind::Dma32);
+  EXPECT_EQ(layout.zones[1].span, (PhysRange{PhysAddr(16 * kMiB), PhysAddr(4 * kGiB)}));
+  EXPECT_EQ(layout.zones[1].present_pages, (3 * kGiB - 16 * kMiB) / kPageSize);
+  EXPECT_EQ(layout.zones[2].kind, ZoneKind::Normal);
+  EXPECT_EQ(layout.zones[2].present_pages, 5 * kGiB / kPageSize);
+}
+
+TEST(MemoryLayout, SmallMachineHasNoRamAbove32Bits) {
+  MachineConfig config;
+  config.ram_size = 2 * kGiB;
+  const MemoryLayout layout = MemoryLayout::plan(config);
+  ASSERT_EQ(layout.ram.size(), 1u);
+  EXPECT_EQ(layout.ram_end, PhysAddr(2 * kGiB));
+  EXPECT_EQ(layout.zones[2].present_pages, 0u);
+}
+
+TEST(MemoryLayout, ZonesCanBeAbsent) {
+  MachineConfig config;
+  config.zone_dma_limit.reset();
+  const MemoryLayout layout = MemoryLayout::plan(config);
+  ASSERT_EQ(layout.zones.size(), 2u);
+  EXPECT_EQ(layout.zones[0].kind, ZoneKind::Dma32);
+  EXPECT_EQ(layout.zones[0].span.start, PhysAddr(0));
+}
+
+TEST(MemoryLayout, NodeCountSplitsRamEvenlyOn4MiBBoundaries) {
+  MachineConfig config;
+  config.node_count = 2;
+  const MemoryLayout layout = MemoryLayout::plan(config);
+  ASSERT_EQ(layout.nodes.size(), 2u);
+  EXPECT_EQ(layout.ram_bytes_in(layout.nodes[0]), 4 * kGiB);
+  EXPECT_EQ(layout.ram_bytes_in(layout.nodes[1]), 4 * kGiB);
+  EXPECT_EQ(layout.nodes[0].end, PhysAddr(5 * kGiB));  // 3 GiB below the hole, 1 GiB above
+  // Node 1 lies wholly above 4 GiB: its DMA and DMA32 zones are empty.
+  EXPECT_EQ(layout.zones[3].present_pages, 0u);
+  EXPECT_EQ(layout.zones[4].present_pages, 0u);
+  EXPECT_EQ(layout.zones[5].present_pages, 4 * kGiB / kPageSize);
+}
+
+TEST(MemoryLayout, ExplicitNodesMustCoverAllRam) {
+  MachineConfig config;
+  config.node_ranges = {{PhysAddr(0), PhysAddr(4 * kGiB)}, {PhysAddr(4 * kGiB), PhysAddr(8 * kGiB)}};
+  expect_config_error(config, "machine.nodes", "cover 7 GiB");
+}
+
+TEST(MemoryLayout, RejectsOverlappingNodes) {
+  MachineConfig config;
+  config.node_ranges = {{PhysAddr(0), PhysAddr(5 * kGiB)}, {PhysAddr(4 * kGiB), PhysAddr(9 * kGiB)}};
+  expect_config_error(config, "machine.nodes[1]", "overlaps nodes[0]");
+}
+
+TEST(MemoryLayout, RejectsNodeWithoutRam) {
+  MachineConfig config;
+  config.node_ranges = {{PhysAddr(0), PhysAddr(3 * kGiB)},
+                        {PhysAddr(3 * kGiB), PhysAddr(4 * kGiB)},
+                        {PhysAddr(4 * kGiB), PhysAddr(9 * kGiB)}};
+  expect_config_error(config, "machine.nodes[1]", "holds no RAM");
+}
+
+TEST(MemoryLayout, RejectsBadRamSizes) {
+  MachineConfig config;
+  config.ram_size = 0;
+  expect_config_error(config, "machine.ram", "must be from 4 KiB");
+  config.ram_size = 8 * kGiB + 100;
+  expect_config_error(config, "machine.ram", "page size");
+  config.ram_size = 8 * kTiB;
+  expect_config_error(config, "machine.ram", "8 TiB");
+}
+
+TEST(MemoryLayout, RejectsOverlappingAndEmptyHoles) {
+  MachineConfig config;
+  config.holes.push_back({"vga", {PhysAddr(3 * kGiB + 4 * kMiB), PhysAddr(5 * kGiB)}});
+  expect_config_error(config, "machine.holes", "'vga'");
+  config.holes = {{"x", {PhysAddr(kGiB), PhysAddr(kGiB)}}};
+  expect_config_error(config, "machine.holes[0]", "empty");
+  config.holes = {{"x", {PhysAddr(kGiB + 1), PhysAddr(2 * kGiB)}}};
+  expect_config_error(config, "machine.holes[0].start", "page size");
+}
+
+TEST(MemoryLayout, RejectsZoneLimitsOutOfOrder) {
+  MachineConfig config;
+  config.zone_dma32_limit = 8 * kMiB;
+  expect_config_error(config, "machine.zones.dma32", "must be above zones.dma");
+  config = {};
+  config.zone_dma_limit = 0;
+  expect_config_error(config, "machine.zones.dma", "above 0");
+}
+
+TEST(MemoryLayout, RejectsTooManyNodesForTheRam) {
+  MachineConfig config;
+  config.ram_size = 8 * kMiB;
+  config.holes.clear();
+  config.node_count = 4;
+  expect_config_error(config, "machine.nodes", "cannot split");
+}
+
+TEST(MemoryLayout, RejectsPageCacheBatchAboveHigh) {
+  MachineConfig config;
+  config.page_cache_batch = 500;
+  expect_config_error(config, "machine.page_cache.batch", "500");
+}
+
+TEST(MemoryLayout, SupportsA64GiBMachine) {
+  MachineConfig config;
+  config.ram_size = 64 * kGiB;
+  const MemoryLayout layout = MemoryLayout::plan(config);
+  EXPECT_EQ(layout.ram_end, PhysAddr(65 * kGiB));
+}
+
+}  // namespace
+}  // namespace dmakit::machine
