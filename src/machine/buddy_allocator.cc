@@ -21,8 +21,7 @@ BuddyAllocator::BuddyAllocator(Page* mem_map, Pfn start_pfn, Pfn end_pfn)
 void BuddyAllocator::push(Pfn pfn, unsigned order) {
   Page& page = mem_map_[pfn];
   const std::uint32_t head = free_head_[order];
-  page.flags = Page::kBuddy;
-  page.order = static_cast<std::uint8_t>(order);
+  page.set(Page::kBuddy, order);
   page.prev = kNoPfnLink;
   page.next = head;
   if (head != kNoPfnLink) mem_map_[head].prev = static_cast<std::uint32_t>(pfn);
@@ -38,7 +37,7 @@ void BuddyAllocator::unlink(Pfn pfn, unsigned order) {
   else
     free_head_[order] = page.next;
   if (page.next != kNoPfnLink) mem_map_[page.next].prev = page.prev;
-  page.flags = 0;
+  page.set_flags(0);
   --free_count_[order];
   free_pages_ -= Pfn{1} << order;
 }
@@ -50,7 +49,7 @@ void BuddyAllocator::free_block(Pfn pfn, unsigned order) {
     // zone or of a hole are not ours to interpret.
     if (!in_zone(buddy, order)) break;
     const Page& buddy_page = mem_map_[buddy];
-    if (!buddy_page.is_buddy() || buddy_page.order != order) break;
+    if (!buddy_page.is_buddy() || buddy_page.order() != order) break;
     unlink(buddy, order);
     pfn &= ~(Pfn{1} << order);
     ++order;
@@ -78,19 +77,18 @@ Page* BuddyAllocator::alloc(unsigned order) {
     push(pfn + (Pfn{1} << found), found);
   }
   Page& page = mem_map_[pfn];
-  page.flags = Page::kHead;
-  page.order = static_cast<std::uint8_t>(order);
+  page.set(Page::kHead, order);
   return &page;
 }
 
 void BuddyAllocator::free(Page* page, unsigned order) {
   const Pfn pfn = pfn_of(page);
-  DMAKIT_CHECK(page->is_head() && page->order == order && in_zone(pfn, order) &&
+  DMAKIT_CHECK(page->is_head() && page->order() == order && in_zone(pfn, order) &&
                    is_aligned(pfn, Pfn{1} << order),
                "free of frame {:#x} order {}: not an allocated block of this zone (flags {:#x}, "
                "order {})",
-               pfn, order, page->flags, page->order);
-  page->flags = 0;
+               pfn, order, page->flags(), page->order());
+  page->set_flags(0);
   free_block(pfn, order);
 }
 
@@ -101,16 +99,16 @@ void BuddyAllocator::validate() const {
     std::uint32_t prev = kNoPfnLink;
     for (std::uint32_t pfn = free_head_[order]; pfn != kNoPfnLink; pfn = mem_map_[pfn].next) {
       const Page& page = mem_map_[pfn];
-      DMAKIT_CHECK(page.is_buddy() && page.order == order,
-                   "frame {:#x} on order-{} list has flags {:#x} order {}", pfn, order, page.flags,
-                   page.order);
+      DMAKIT_CHECK(page.is_buddy() && page.order() == order,
+                   "frame {:#x} on order-{} list has flags {:#x} order {}", pfn, order, page.flags(),
+                   page.order());
       DMAKIT_CHECK(page.prev == prev, "frame {:#x} has a broken back link", pfn);
       DMAKIT_CHECK(in_zone(pfn, order) && is_aligned(pfn, Pfn{1} << order),
                    "free block {:#x} order {} misaligned or outside the zone", pfn, order);
       if (order < kMaxOrder) {
         const Pfn buddy = pfn ^ (Pfn{1} << order);
         DMAKIT_CHECK(!in_zone(buddy, order) || !mem_map_[buddy].is_buddy() ||
-                         mem_map_[buddy].order != order,
+                         mem_map_[buddy].order() != order,
                      "free blocks {:#x} and {:#x} of order {} were not merged", pfn, buddy, order);
       }
       DMAKIT_CHECK(++count <= free_count_[order], "order-{} list longer than its count", order);

@@ -86,9 +86,9 @@ Status PageAllocator::check_allocated(const Page* page, unsigned order) const {
     return fail(Errc::InvalidArgument, "frame {:#x} is already free (double free?)", pfn);
   if (!page->is_head())
     return fail(Errc::InvalidArgument, "frame {:#x} is not the head of an allocated block", pfn);
-  if (page->order != order)
+  if (page->order() != order)
     return fail(Errc::InvalidArgument, "frame {:#x} heads an order-{} block, freed as order {}", pfn,
-                page->order, order);
+                page->order(), order);
   if (page->zone_id >= zones_.size() || !zones_[page->zone_id]->contains(pfn))
     return fail(Errc::InvalidArgument, "frame {:#x} has a corrupt zone id {}", pfn, page->zone_id);
   return {};
@@ -117,14 +117,12 @@ Result<Page*> PageAllocator::alloc_pages_exact(Gfp gfp, std::uint64_t bytes, int
   // them again; the tail goes back to the zone straight away.
   for_each_aligned_block(start, start + pages, [&](Pfn pfn, unsigned piece_order) {
     Page& piece = *memory_.pfn_to_page(pfn);
-    piece.flags = Page::kHead;
-    piece.order = static_cast<std::uint8_t>(piece_order);
+    piece.set(Page::kHead, piece_order);
     piece.zone_id = zone_id;
   });
   for_each_aligned_block(start + pages, start + (Pfn{1} << order), [&](Pfn pfn, unsigned piece_order) {
     Page& piece = *memory_.pfn_to_page(pfn);
-    piece.flags = Page::kHead;
-    piece.order = static_cast<std::uint8_t>(piece_order);
+    piece.set(Page::kHead, piece_order);
     zones_[zone_id]->free(&piece, piece_order);
   });
   if (gfp.has(Gfp::kZero)) std::memset(memory_.page_address(head), 0, pages * kPageSize);

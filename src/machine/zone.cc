@@ -96,15 +96,14 @@ Page* Zone::alloc_cached(ZoneKind highest) {
     for (unsigned i = 0; i < cache_batch_ && may_take(1, highest); ++i) {
       Page* page = alloc_locked(0);
       if (page == nullptr) break;
-      page->flags = Page::kCached;
+      page->set_flags(Page::kCached);
       cache.pfns.push_back(static_cast<std::uint32_t>(page - mem_map_));
     }
     if (cache.pfns.empty()) return nullptr;
   }
   Page* page = &mem_map_[cache.pfns.back()];
   cache.pfns.pop_back();
-  page->flags = Page::kHead;
-  page->order = 0;
+  page->set(Page::kHead, 0);
   return page;
 }
 
@@ -121,7 +120,7 @@ void Zone::free(Page* page, unsigned order) {
 void Zone::free_cached(Page* page) {
   PageCache& cache = this_thread_cache();
   const std::scoped_lock cache_guard(cache.lock);
-  page->flags = Page::kCached;
+  page->set_flags(Page::kCached);
   cache.pfns.push_back(static_cast<std::uint32_t>(page - mem_map_));
   if (cache.pfns.size() <= cache_high_) return;
   // Over the high mark: the oldest (coldest) batch goes back to the buddy lists.
@@ -129,8 +128,7 @@ void Zone::free_cached(Page* page) {
   const auto batch_end = cache.pfns.begin() + cache_batch_;
   for (auto it = cache.pfns.begin(); it != batch_end; ++it) {
     Page& cached = mem_map_[*it];
-    cached.flags = Page::kHead;
-    cached.order = 0;
+    cached.set(Page::kHead, 0);
     free_locked(&cached, 0);
   }
   cache.pfns.erase(cache.pfns.begin(), batch_end);
@@ -142,8 +140,7 @@ void Zone::drain_caches() {
     const std::scoped_lock guard(cache.lock, lock_);
     for (const std::uint32_t pfn : cache.pfns) {
       Page& page = mem_map_[pfn];
-      page.flags = Page::kHead;
-      page.order = 0;
+      page.set(Page::kHead, 0);
       free_locked(&page, 0);
     }
     cache.pfns.clear();
@@ -177,7 +174,7 @@ void Zone::validate() const {
     for (const std::uint32_t pfn : caches_[i].pfns) {
       DMAKIT_CHECK(contains(pfn) && mem_map_[pfn].is_cached(),
                    "zone {} cache {} holds frame {:#x} with flags {:#x}", id_, i, pfn,
-                   mem_map_[pfn].flags);
+                   mem_map_[pfn].flags());
     }
   }
   const std::scoped_lock guard(lock_);

@@ -2,6 +2,7 @@
 // Page: the metadata of one page frame of simulated RAM (machine layer), as Linux's struct page.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace dmakit::machine {
@@ -26,14 +27,26 @@ struct Page {
   std::uint32_t next;          ///< free-list link (frame number), valid with kBuddy
   std::uint32_t prev;          ///< free-list link (frame number), valid with kBuddy
   std::uint32_t private_data;  ///< free for the owner of an allocated block
-  std::uint8_t flags;
-  std::uint8_t order;
-  std::uint8_t zone_id;  ///< index of the owning zone in Machine::zones(), set on allocation
+  std::uint8_t zone_id;        ///< index of the owning zone in Machine::zones(), set on allocation
   std::uint8_t reserved;
 
-  [[nodiscard]] bool is_buddy() const { return (flags & kBuddy) != 0; }
-  [[nodiscard]] bool is_head() const { return (flags & kHead) != 0; }
-  [[nodiscard]] bool is_cached() const { return (flags & kCached) != 0; }
+  [[nodiscard]] std::uint8_t flags() const { return flags_.load(std::memory_order_relaxed); }
+  [[nodiscard]] unsigned order() const { return order_.load(std::memory_order_relaxed); }
+  void set_flags(std::uint8_t flags) { flags_.store(flags, std::memory_order_relaxed); }
+  void set(std::uint8_t flags, unsigned order) {
+    flags_.store(flags, std::memory_order_relaxed);
+    order_.store(static_cast<std::uint8_t>(order), std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] bool is_buddy() const { return (flags() & kBuddy) != 0; }
+  [[nodiscard]] bool is_head() const { return (flags() & kHead) != 0; }
+  [[nodiscard]] bool is_cached() const { return (flags() & kCached) != 0; }
+
+ private:
+  // Atomic (relaxed, plain moves on x86) because the buddy lists read a neighbour's state under the
+  // zone lock while a page cache may be handing that neighbour out under its own lock.
+  std::atomic<std::uint8_t> flags_;
+  std::atomic<std::uint8_t> order_;
 };
 
 static_assert(sizeof(Page) == 16, "Page grows the mem_map of a 64 GiB machine by 16 MiB per byte");
