@@ -117,7 +117,7 @@ int run_suite(const Options& options) {
     fmt::print("{}\n", out.dump(2));
     return 0;
   }
-  fmt::print("suite {}: {} (median of {} runs, wall ns per operation per thread)\n", it->name,
+  fmt::print("suite {}: {} (median of {} runs; ns = wall time / operations of all threads)\n", it->name,
              it->description, options.repetitions);
   for (const auto& [name, m] : results)
     fmt::print("  {:<60} {:>10.1f} ns  {:>12} ops\n", name, m.ns_per_op, m.ops);

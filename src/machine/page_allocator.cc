@@ -54,16 +54,16 @@ Result<Page*> PageAllocator::alloc_pages(Gfp gfp, unsigned order, int node) {
         if (zone == nullptr || zone->present_pages() == 0) continue;
         Page* page = zone->alloc(order, highest);
         if (page == nullptr) continue;
-        allocations_.fetch_add(1, std::memory_order_relaxed);
-        (step == 0 ? node_hits_ : node_misses_).fetch_add(1, std::memory_order_relaxed);
-        if (k != static_cast<int>(highest)) zone_fallbacks_.fetch_add(1, std::memory_order_relaxed);
+        allocations_.add();
+        (step == 0 ? node_hits_ : node_misses_).add();
+        if (k != static_cast<int>(highest)) zone_fallbacks_.add();
         if (gfp.has(Gfp::kZero)) std::memset(memory_.page_address(page), 0, kPageSize << order);
         return page;
       }
     }
   }
 
-  failures_.fetch_add(1, std::memory_order_relaxed);
+  failures_.add();
   std::string tried;
   for (unsigned step = 0; step < nodes_to_try; ++step) {
     const NumaNode& candidate = nodes_[(preferred + step) % node_count];
@@ -154,9 +154,8 @@ void PageAllocator::drain_caches() {
 }
 
 PageAllocatorStats PageAllocator::stats() const {
-  return {allocations_.load(std::memory_order_relaxed), failures_.load(std::memory_order_relaxed),
-          node_hits_.load(std::memory_order_relaxed), node_misses_.load(std::memory_order_relaxed),
-          zone_fallbacks_.load(std::memory_order_relaxed)};
+  return {allocations_.value(), failures_.value(), node_hits_.value(), node_misses_.value(),
+          zone_fallbacks_.value()};
 }
 
 void PageAllocator::validate() const {

@@ -2,8 +2,8 @@
 // A zone: buddy lists behind a lock, order-0 page caches in front (machine layer).
 //
 // Page caches follow Linux's per-CPU page lists: a thread takes a cache by a fixed slot number, frees
-// order-0 pages into it and allocates from it, and only touches the zone lock to move a batch between
-// the cache and the buddy lists. Lock order: cache lock, then zone lock. Cached pages are flagged
+// blocks of order 0 to kCachedMaxOrder into it and allocates from it, and only touches the zone lock
+// to move a batch between the cache and the buddy lists. Lock order: cache lock, then zone lock. Cached pages are flagged
 // Page::kCached and, as in Linux, are not counted as free on the zone: a fallback request that is
 // checked against the lowmem reserve sees only the buddy lists' free pages.
 #include "dmakit/machine/zone.h"
@@ -15,13 +15,6 @@
 
 namespace dmakit::machine {
 namespace {
-
-std::atomic<unsigned> next_cache_slot{0};
-
-unsigned this_thread_slot() {
-  thread_local const unsigned slot = next_cache_slot.fetch_add(1, std::memory_order_relaxed);
-  return slot;
-}
 
 unsigned cache_count_for(const MachineConfig& config) {
   if (config.page_cache_high == 0) return 0;
@@ -38,10 +31,8 @@ Zone::Zone(unsigned id, const ZoneSpan& span, Page* mem_map, const MachineConfig
       cache_batch_(config.page_cache_batch),
       cache_high_(config.page_cache_high),
       buddy_(mem_map, phys_to_pfn(span.span.start), phys_to_pfn(span.span.end)),
-      cache_count_(cache_count_for(config)) {
-  caches_ = std::make_unique<PageCache[]>(cache_count_);
-  for (unsigned i = 0; i < cache_count_; ++i) caches_[i].pfns.reserve(cache_high_ + cache_batch_);
-}
+      caches_(std::make_unique<PageCache[]>(cache_count_for(config))),
+      cache_count_(cache_count_for(config)) {}
 
 void Zone::add_free_range(Pfn start, Pfn end) {
   const std::scoped_lock guard(lock_);
@@ -69,81 +60,93 @@ Zone::PageCache& Zone::this_thread_cache() { return caches_[this_thread_slot() %
 
 Page* Zone::alloc(unsigned order, ZoneKind highest) {
   Page* page = nullptr;
-  if (order == 0 && cache_count_ != 0) {
-    page = alloc_cached(highest);
+  if (order <= kCachedMaxOrder && cache_count_ != 0) {
+    page = alloc_cached(order, highest);
   } else if (may_take(std::uint64_t{1} << order, highest)) {
     const std::scoped_lock guard(lock_);
     if (may_take(std::uint64_t{1} << order, highest)) page = alloc_locked(order);
   }
   if (page == nullptr) {
-    refused_.fetch_add(1, std::memory_order_relaxed);
+    refused_.add();
     return nullptr;
   }
   page->zone_id = static_cast<std::uint8_t>(id_);
-  allocations_.fetch_add(1, std::memory_order_relaxed);
+  allocations_.add();
   return page;
 }
 
-Page* Zone::alloc_cached(ZoneKind highest) {
+Page* Zone::alloc_cached(unsigned order, ZoneKind highest) {
+  const std::uint64_t size = std::uint64_t{1} << order;
   // A request falling back into this zone must find the reserve intact on the buddy lists before it
   // may use the cache, as Linux checks the watermark before its per-CPU lists.
-  if (!may_take(1, highest)) return nullptr;
+  if (!may_take(size, highest)) return nullptr;
   PageCache& cache = this_thread_cache();
   const std::scoped_lock cache_guard(cache.lock);
-  if (cache.pfns.empty()) {
+  std::vector<std::uint32_t>& blocks = cache.blocks[order];
+  if (blocks.empty()) {
     const std::scoped_lock guard(lock_);
-    // A falling-back refill stops at the reserve rather than taking a whole batch through it.
-    for (unsigned i = 0; i < cache_batch_ && may_take(1, highest); ++i) {
-      Page* page = alloc_locked(0);
+    // Linux scales the refill batch down by the order; a falling-back refill stops at the reserve.
+    const unsigned refill = std::max(1u, cache_batch_ >> order);
+    for (unsigned i = 0; i < refill && may_take(size, highest); ++i) {
+      Page* page = alloc_locked(order);
       if (page == nullptr) break;
       page->set_flags(Page::kCached);
-      cache.pfns.push_back(static_cast<std::uint32_t>(page - mem_map_));
+      blocks.push_back(static_cast<std::uint32_t>(page - mem_map_));
+      cache.pages += size;
     }
-    if (cache.pfns.empty()) return nullptr;
+    if (blocks.empty()) return nullptr;
   }
-  Page* page = &mem_map_[cache.pfns.back()];
-  cache.pfns.pop_back();
-  page->set(Page::kHead, 0);
+  Page* page = &mem_map_[blocks.back()];
+  blocks.pop_back();
+  cache.pages -= size;
+  page->set(Page::kHead, order);
   return page;
 }
 
 void Zone::free(Page* page, unsigned order) {
-  frees_.fetch_add(1, std::memory_order_relaxed);
-  if (order == 0 && cache_count_ != 0) {
-    free_cached(page);
+  frees_.add();
+  if (order <= kCachedMaxOrder && cache_count_ != 0) {
+    free_cached(page, order);
     return;
   }
   const std::scoped_lock guard(lock_);
   free_locked(page, order);
 }
 
-void Zone::free_cached(Page* page) {
+void Zone::free_cached(Page* page, unsigned order) {
   PageCache& cache = this_thread_cache();
   const std::scoped_lock cache_guard(cache.lock);
   page->set_flags(Page::kCached);
-  cache.pfns.push_back(static_cast<std::uint32_t>(page - mem_map_));
-  if (cache.pfns.size() <= cache_high_) return;
-  // Over the high mark: the oldest (coldest) batch goes back to the buddy lists.
+  cache.blocks[order].push_back(static_cast<std::uint32_t>(page - mem_map_));
+  cache.pages += std::uint64_t{1} << order;
+  if (cache.pages <= cache_high_) return;
   const std::scoped_lock guard(lock_);
-  const auto batch_end = cache.pfns.begin() + cache_batch_;
-  for (auto it = cache.pfns.begin(); it != batch_end; ++it) {
-    Page& cached = mem_map_[*it];
-    cached.set(Page::kHead, 0);
-    free_locked(&cached, 0);
+  trim_locked(cache, order, cache_batch_);
+}
+
+// Gives back at least `pages` pages (or everything), oldest (coldest) blocks first, starting with the
+// order just freed. Caller holds the cache lock and the zone lock.
+void Zone::trim_locked(PageCache& cache, unsigned first_order, std::uint64_t pages) {
+  for (unsigned n = 0; n <= kCachedMaxOrder && pages != 0; ++n) {
+    const unsigned order = (first_order + n) % (kCachedMaxOrder + 1);
+    std::vector<std::uint32_t>& blocks = cache.blocks[order];
+    std::size_t taken = 0;
+    for (; taken < blocks.size() && pages != 0; ++taken) {
+      Page& block = mem_map_[blocks[taken]];
+      block.set(Page::kHead, order);
+      free_locked(&block, order);
+      pages -= std::min(pages, std::uint64_t{1} << order);
+      cache.pages -= std::uint64_t{1} << order;
+    }
+    blocks.erase(blocks.begin(), blocks.begin() + static_cast<std::ptrdiff_t>(taken));
   }
-  cache.pfns.erase(cache.pfns.begin(), batch_end);
 }
 
 void Zone::drain_caches() {
   for (unsigned i = 0; i < cache_count_; ++i) {
     PageCache& cache = caches_[i];
     const std::scoped_lock guard(cache.lock, lock_);
-    for (const std::uint32_t pfn : cache.pfns) {
-      Page& page = mem_map_[pfn];
-      page.set(Page::kHead, 0);
-      free_locked(&page, 0);
-    }
-    cache.pfns.clear();
+    trim_locked(cache, 0, cache.pages);
   }
 }
 
@@ -151,7 +154,7 @@ std::uint64_t Zone::cached_pages() const {
   std::uint64_t total = 0;
   for (unsigned i = 0; i < cache_count_; ++i) {
     const std::scoped_lock guard(caches_[i].lock);
-    total += caches_[i].pfns.size();
+    total += caches_[i].pages;
   }
   return total;
 }
@@ -164,18 +167,24 @@ std::array<std::uint64_t, kMaxOrder + 1> Zone::free_blocks() const {
 }
 
 ZoneStats Zone::stats() const {
-  return {allocations_.load(std::memory_order_relaxed), frees_.load(std::memory_order_relaxed),
-          refused_.load(std::memory_order_relaxed)};
+  return {allocations_.value(), frees_.value(), refused_.value()};
 }
 
 void Zone::validate() const {
   for (unsigned i = 0; i < cache_count_; ++i) {
     const std::scoped_lock guard(caches_[i].lock);
-    for (const std::uint32_t pfn : caches_[i].pfns) {
-      DMAKIT_CHECK(contains(pfn) && mem_map_[pfn].is_cached(),
-                   "zone {} cache {} holds frame {:#x} with flags {:#x}", id_, i, pfn,
-                   mem_map_[pfn].flags());
+    std::uint64_t pages = 0;
+    for (unsigned order = 0; order <= kCachedMaxOrder; ++order) {
+      for (const std::uint32_t pfn : caches_[i].blocks[order]) {
+        const Page& page = mem_map_[pfn];
+        DMAKIT_CHECK(contains(pfn) && page.is_cached() && page.order() == order,
+                     "zone {} cache {} holds frame {:#x} as order {} with flags {:#x} order {}",
+                     id_, i, pfn, order, page.flags(), page.order());
+        pages += std::uint64_t{1} << order;
+      }
     }
+    DMAKIT_CHECK(pages == caches_[i].pages, "zone {} cache {} counts {} pages, holds {}", id_, i,
+                 caches_[i].pages, pages);
   }
   const std::scoped_lock guard(lock_);
   buddy_.validate();

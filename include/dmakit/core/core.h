@@ -8,4 +8,5 @@
 #include "dmakit/core/error.h"
 #include "dmakit/core/mask.h"
 #include "dmakit/core/result.h"
+#include "dmakit/core/stats.h"
 #include "dmakit/core/units.h"

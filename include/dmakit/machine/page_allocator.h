@@ -4,12 +4,12 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "dmakit/core/result.h"
+#include "dmakit/core/stats.h"
 #include "dmakit/machine/gfp.h"
 #include "dmakit/machine/phys_memory.h"
 #include "dmakit/machine/zone.h"
@@ -91,11 +91,11 @@ class PageAllocator {
   std::span<Zone* const> zones_;
   std::span<const NumaNode> nodes_;
 
-  std::atomic<std::uint64_t> allocations_{0};
-  std::atomic<std::uint64_t> failures_{0};
-  std::atomic<std::uint64_t> node_hits_{0};
-  std::atomic<std::uint64_t> node_misses_{0};
-  std::atomic<std::uint64_t> zone_fallbacks_{0};
+  Counter allocations_;
+  Counter failures_;
+  Counter node_hits_;
+  Counter node_misses_;
+  Counter zone_fallbacks_;
 };
 
 }  // namespace dmakit::machine

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "dmakit/core/stats.h"
 #include "dmakit/machine/buddy_allocator.h"
 #include "dmakit/machine/memory_layout.h"
 
@@ -23,11 +24,15 @@ struct ZoneStats {
   std::uint64_t refused = 0;      ///< requests this zone turned down (empty, or its lowmem reserve)
 };
 
-/// A zone of a node. Thread-safe: the buddy lists are behind the zone lock; order-0 pages go through
-/// a small set of caches, each with its own lock, picked by the calling thread (Linux's per-CPU page
-/// lists), so two threads rarely meet on the zone lock. Owned by the Machine.
+/// A zone of a node. Thread-safe: the buddy lists are behind the zone lock; blocks up to
+/// kCachedMaxOrder go through a small set of caches, each with its own lock, picked by the calling
+/// thread (Linux's per-CPU page lists), so two threads rarely meet on the zone lock. Owned by the
+/// Machine.
 class Zone {
  public:
+  /// Largest order held in the page caches (Linux's PAGE_ALLOC_COSTLY_ORDER).
+  static constexpr unsigned kCachedMaxOrder = 3;
+
   Zone(unsigned id, const ZoneSpan& span, Page* mem_map, const MachineConfig& config);
 
   Zone(const Zone&) = delete;
@@ -66,7 +71,7 @@ class Zone {
   [[nodiscard]] std::uint64_t free_pages() const {
     return free_pages_.load(std::memory_order_relaxed);
   }
-  /// Free order-0 pages held in the page caches.
+  /// Free pages held in the page caches.
   [[nodiscard]] std::uint64_t cached_pages() const;
   /// Free blocks per order on the buddy lists, read under the zone lock.
   [[nodiscard]] std::array<std::uint64_t, kMaxOrder + 1> free_blocks() const;
@@ -81,11 +86,14 @@ class Zone {
  private:
   struct alignas(64) PageCache {
     mutable std::mutex lock;
-    std::vector<std::uint32_t> pfns;  ///< LIFO: the most recently freed page is reused first
+    /// Free blocks per order, LIFO: the most recently freed (cache-hot) block is reused first.
+    std::array<std::vector<std::uint32_t>, kCachedMaxOrder + 1> blocks;
+    std::uint64_t pages = 0;  ///< pages held over all orders
   };
 
-  Page* alloc_cached(ZoneKind highest);
-  void free_cached(Page* page);
+  Page* alloc_cached(unsigned order, ZoneKind highest);
+  void free_cached(Page* page, unsigned order);
+  void trim_locked(PageCache& cache, unsigned first_order, std::uint64_t pages);
   /// False when taking `pages` would cut into the reserve a request with highest zone `highest` must
   /// leave here. Emptiness is the buddy lists' business, not this check's.
   [[nodiscard]] bool may_take(std::uint64_t pages, ZoneKind highest) const;
@@ -96,8 +104,8 @@ class Zone {
   unsigned id_;
   ZoneSpan span_;
   Page* mem_map_;
-  unsigned cache_batch_;
-  unsigned cache_high_;
+  unsigned cache_batch_;  ///< pages moved between a cache and the buddy lists at once
+  unsigned cache_high_;   ///< most pages a cache holds before it gives a batch back
 
   mutable std::mutex lock_;
   BuddyAllocator buddy_;  ///< guarded by lock_
@@ -106,9 +114,9 @@ class Zone {
   std::unique_ptr<PageCache[]> caches_;
   unsigned cache_count_;
 
-  std::atomic<std::uint64_t> allocations_{0};
-  std::atomic<std::uint64_t> frees_{0};
-  std::atomic<std::uint64_t> refused_{0};
+  Counter allocations_;
+  Counter frees_;
+  Counter refused_;
 };
 
 }  // namespace dmakit::machine

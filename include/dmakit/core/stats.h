@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+// Statistics counters that threads bump without sharing a cache line (core layer), as Linux keeps its
+// vm event counters per CPU and sums them only when someone reads them.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace dmakit {
+
+/// A small number fixed for the life of the calling thread: the lowest one no other live thread holds.
+/// Sharded structures pick their shard with it, as kernel code picks per-CPU data by CPU number.
+unsigned this_thread_slot();
+
+/// An event counter. add() touches only the calling thread's shard; value() sums all shards and may
+/// miss increments that race with it. Counters are statistics, never used to make decisions.
+class Counter {
+ public:
+  void add(std::uint64_t n = 1) {
+    shards_[this_thread_slot() % kShards].value.fetch_add(n, std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint64_t value() const {
+    std::uint64_t total = 0;
+    for (const Shard& s : shards_) total += s.value.load(std::memory_order_relaxed);
+    return total;
+  }
+
+ private:
+  static constexpr unsigned kShards = 8;
+  struct alignas(64) Shard {
+    std::atomic<std::uint64_t> value{0};
+  };
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace dmakit
