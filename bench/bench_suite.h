@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "dmakit/machine/machine_config.h"
+
 namespace dmakit::bench {
 
 /// A subject and the baseline it is measured against, by Google Benchmark name.
@@ -20,8 +22,9 @@ struct Comparison {
 struct Suite {
   std::string name;         ///< what `dmakit bench NAME` takes
   std::string description;  ///< one line for `dmakit bench --help`
-  /// Registers the suite's benchmarks and returns its comparisons.
-  std::function<std::vector<Comparison>()> register_benchmarks;
+  /// Registers the suite's benchmarks, to run on a machine built from the configuration, and returns
+  /// its comparisons.
+  std::function<std::vector<Comparison>(const machine::MachineConfig&)> register_benchmarks;
 };
 
 /// Every suite, in the order `dmakit bench` lists them.
@@ -29,6 +32,6 @@ std::span<const Suite> suites();
 
 /// The page allocator suite: order-0 and order-3 alloc+free pairs, one and two threads, against
 /// malloc/free of the same sizes.
-std::vector<Comparison> register_buddy_benchmarks();
+std::vector<Comparison> register_buddy_benchmarks(const machine::MachineConfig& config);
 
 }  // namespace dmakit::bench

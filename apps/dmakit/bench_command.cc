@@ -64,6 +64,7 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
 
 struct Options {
   std::string suite;
+  std::string config;
   bool json = false;
   double min_time = 0.2;
   int repetitions = 3;
@@ -80,7 +81,8 @@ int run_suite(const Options& options) {
     return 2;
   }
 
-  const std::vector<bench::Comparison> comparisons = it->register_benchmarks();
+  const std::vector<bench::Comparison> comparisons = it->register_benchmarks(
+      options.config.empty() ? machine::MachineConfig{} : machine::load_machine_config(options.config));
   std::vector<std::string> args = {
       "dmakit", fmt::format("--benchmark_min_time={}", options.min_time),
       fmt::format("--benchmark_repetitions={}", options.repetitions)};
@@ -137,6 +139,8 @@ void add_bench_command(CLI::App& app) {
     names += fmt::format("\n  {:<8} {}", s.name, s.description);
   CLI::App* cmd = app.add_subcommand("bench", "run a named comparison against a baseline" + names);
   cmd->add_option("name", options->suite, "suite to run")->required();
+  cmd->add_option("--config", options->config, "YAML file with the 'machine:' to run on")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object with results and ratio");
   cmd->add_option("--min-time", options->min_time, "seconds each benchmark runs at least")
       ->check(CLI::PositiveNumber);

@@ -18,10 +18,12 @@ namespace {
 
 constexpr std::size_t kLive = 64;
 
-machine::Machine& bench_machine() {
-  static machine::Machine machine{machine::MachineConfig{}};
+std::unique_ptr<machine::Machine>& bench_machine_slot() {
+  static std::unique_ptr<machine::Machine> machine;
   return machine;
 }
+
+machine::Machine& bench_machine() { return *bench_machine_slot(); }
 
 void BM_PageAllocator_AllocFree(benchmark::State& state) {
   const auto order = static_cast<unsigned>(state.range(0));
@@ -58,9 +60,10 @@ void BM_Malloc_AllocFree(benchmark::State& state) {
 
 }  // namespace
 
-std::vector<Comparison> register_buddy_benchmarks() {
+std::vector<Comparison> register_buddy_benchmarks(const machine::MachineConfig& config) {
   std::vector<Comparison> comparisons;
-  bench_machine();  // built before any timed thread starts
+  // Built before any timed thread starts.
+  bench_machine_slot() = std::make_unique<machine::Machine>(config);
   for (const int threads : {1, 2}) {
     for (const unsigned order : {0u, 3u}) {
       const auto bytes = static_cast<std::int64_t>(kPageSize << order);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The `machine:` section of a configuration file, in YAML (machine layer). docs/configuration.md
+// The `machine:` section of a configuration file, in YAML (machine layer). configs/machine.yaml
 // documents every key; this parser rejects anything it does not know, naming the key.
 #include "dmakit/machine/machine_config.h"
 

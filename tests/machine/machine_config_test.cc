@@ -80,6 +80,23 @@ TEST(MachineConfig, ErrorsNameTheOffendingKey) {
   EXPECT_EQ(error_field("machine: [unbalanced"), "config");
 }
 
+TEST(MachineConfig, ShippedExampleDescribesTheDefaultMachine) {
+  const MachineConfig shipped = load_machine_config(DMAKIT_SOURCE_DIR "/configs/machine.yaml");
+  const MachineConfig defaults;
+  EXPECT_EQ(shipped.ram_size, defaults.ram_size);
+  ASSERT_EQ(shipped.holes.size(), 1u);
+  EXPECT_EQ(shipped.holes[0].name, defaults.holes[0].name);
+  EXPECT_EQ(shipped.holes[0].range, defaults.holes[0].range);
+  EXPECT_EQ(shipped.node_count, defaults.node_count);
+  EXPECT_EQ(shipped.zone_dma_limit, defaults.zone_dma_limit);
+  EXPECT_EQ(shipped.zone_dma32_limit, defaults.zone_dma32_limit);
+  EXPECT_EQ(shipped.lowmem_reserve_ratio, defaults.lowmem_reserve_ratio);
+  EXPECT_EQ(shipped.page_cache_shards, defaults.page_cache_shards);
+  EXPECT_EQ(shipped.page_cache_batch, defaults.page_cache_batch);
+  EXPECT_EQ(shipped.page_cache_high, defaults.page_cache_high);
+  EXPECT_EQ(shipped.vmalloc_size, defaults.vmalloc_size);
+}
+
 TEST(MachineConfig, MissingFileIsAConfigError) {
   EXPECT_THROW((void)load_machine_config("/nonexistent/machine.yaml"), ConfigError);
 }

@@ -197,5 +197,36 @@ TEST(PageAllocator, CountsAllocationsAndFailures) {
   EXPECT_EQ(m.zones()[0]->stats().refused, 2u);  // tried again after draining the page caches
 }
 
+TEST(PageAllocator, SmallBlocksGoThroughThePageCachesAndDrainBack) {
+  MachineConfig config = plain_machine_config(16 * kMiB);
+  config.page_cache_high = 64;
+  config.page_cache_batch = 16;
+  config.page_cache_shards = 1;
+  Machine m(config);
+  PageAllocator& pages = m.page_allocator();
+  const Zone* zone = m.zones()[0];
+  const auto initial = zone->free_blocks();
+
+  Page* small = pages.alloc_pages(kGfpKernel, 0).value();
+  EXPECT_EQ(zone->cached_pages(), 15u);  // a batch of 16 came over, one handed out
+  Page* medium = pages.alloc_pages(kGfpKernel, 3).value();
+  EXPECT_EQ(zone->cached_pages(), 15u + 8u);  // order 3: 16 >> 3 = 2 blocks, one handed out
+  ASSERT_TRUE(pages.free_pages(medium, 3));
+  ASSERT_TRUE(pages.free_pages(small, 0));
+  EXPECT_EQ(zone->cached_pages(), 16u + 16u);
+  m.validate();
+
+  // Past the high mark a cache gives its oldest blocks back to the buddy lists.
+  std::vector<Page*> many;
+  for (int i = 0; i < 100; ++i) many.push_back(pages.alloc_pages(kGfpKernel, 0).value());
+  for (Page* p : many) ASSERT_TRUE(pages.free_pages(p, 0));
+  EXPECT_LE(zone->cached_pages(), 64u);
+  m.validate();
+
+  pages.drain_caches();
+  EXPECT_EQ(zone->cached_pages(), 0u);
+  EXPECT_EQ(zone->free_blocks(), initial);
+}
+
 }  // namespace
 }  // namespace dmakit::machine

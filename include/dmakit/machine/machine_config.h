@@ -58,7 +58,8 @@ struct MachineConfig {
   std::uint64_t vmalloc_size = 1 * kGiB;
 };
 
-/// Reads a machine configuration from a YAML file: the keys under `machine:` (docs/configuration.md).
+/// Reads a machine configuration from a YAML file: the keys under `machine:`, each documented in
+/// configs/machine.yaml.
 /// Keys not given keep their defaults. Throws ConfigError naming the key and the value on any unknown
 /// key, malformed size or impossible value; throws ConfigError with field "config" when the file
 /// cannot be read or parsed.
