@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Google Benchmark entry point with every dmakit suite registered; `dmakit bench NAME` runs one suite
-// and prints its ratios.
+// Google Benchmark entry point with every dmakit suite registered; `dmakit bench NAME` runs one
+// suite and prints its ratios.
 #include <benchmark/benchmark.h>
 
 #include "bench_suite.h"

@@ -6,8 +6,7 @@ namespace dmakit::bench {
 
 std::span<const Suite> suites() {
   static const std::vector<Suite> kSuites = {
-      {"buddy",
-       "page allocator alloc+free pairs (order 0 and 3, 1 and 2 threads) vs malloc/free",
+      {"buddy", "page allocator alloc+free pairs (order 0 and 3, 1 and 2 threads) vs malloc/free",
        register_buddy_benchmarks},
   };
   return kSuites;

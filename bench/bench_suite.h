@@ -22,8 +22,8 @@ struct Comparison {
 struct Suite {
   std::string name;         ///< what `dmakit bench NAME` takes
   std::string description;  ///< one line for `dmakit bench --help`
-  /// Registers the suite's benchmarks, to run on a machine built from the configuration, and returns
-  /// its comparisons.
+  /// Registers the suite's benchmarks, to run on a machine built from the configuration, and
+  /// returns its comparisons.
   std::function<std::vector<Comparison>(const machine::MachineConfig&)> register_benchmarks;
 };
 

@@ -2,16 +2,15 @@
 // `dmakit bench NAME`: runs one benchmark suite through Google Benchmark and reports each subject
 // against its baseline from the same run, the ratio last.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "bench_suite.h"
 #include "commands.h"
@@ -24,8 +23,8 @@ struct Measurement {
   std::int64_t ops = 0;
 };
 
-// Collects wall time per operation (Google Benchmark's median aggregate when it repeats runs) and the
-// operations done over all runs.
+// Collects wall time per operation (Google Benchmark's median aggregate when it repeats runs) and
+// the operations done over all runs.
 class CollectingReporter : public benchmark::BenchmarkReporter {
  public:
   bool ReportContext(const Context&) override { return true; }
@@ -51,10 +50,14 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
  private:
   static double to_ns(benchmark::TimeUnit unit) {
     switch (unit) {
-      case benchmark::kSecond: return 1e9;
-      case benchmark::kMillisecond: return 1e6;
-      case benchmark::kMicrosecond: return 1e3;
-      case benchmark::kNanosecond: return 1;
+      case benchmark::kSecond:
+        return 1e9;
+      case benchmark::kMillisecond:
+        return 1e6;
+      case benchmark::kMicrosecond:
+        return 1e3;
+      case benchmark::kNanosecond:
+        return 1;
     }
     return 1;
   }
@@ -82,10 +85,11 @@ int run_suite(const Options& options) {
   }
 
   const std::vector<bench::Comparison> comparisons = it->register_benchmarks(
-      options.config.empty() ? machine::MachineConfig{} : machine::load_machine_config(options.config));
-  std::vector<std::string> args = {
-      "dmakit", fmt::format("--benchmark_min_time={}", options.min_time),
-      fmt::format("--benchmark_repetitions={}", options.repetitions)};
+      options.config.empty() ? machine::MachineConfig{}
+                             : machine::load_machine_config(options.config));
+  std::vector<std::string> args = {"dmakit",
+                                   fmt::format("--benchmark_min_time={}", options.min_time),
+                                   fmt::format("--benchmark_repetitions={}", options.repetitions)};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());
@@ -119,8 +123,8 @@ int run_suite(const Options& options) {
     fmt::print("{}\n", out.dump(2));
     return 0;
   }
-  fmt::print("suite {}: {} (median of {} runs; ns = wall time / operations of all threads)\n", it->name,
-             it->description, options.repetitions);
+  fmt::print("suite {}: {} (median of {} runs; ns = wall time / operations of all threads)\n",
+             it->name, it->description, options.repetitions);
   for (const auto& [name, m] : results)
     fmt::print("  {:<60} {:>10.1f} ns  {:>12} ops\n", name, m.ns_per_op, m.ops);
   fmt::print("subject / baseline\n");
@@ -144,7 +148,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--json", options->json, "print one JSON object with results and ratio");
   cmd->add_option("--min-time", options->min_time, "seconds each benchmark runs at least")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--repetitions", options->repetitions, "runs of each benchmark; the median is kept")
+  cmd->add_option("--repetitions", options->repetitions,
+                  "runs of each benchmark; the median is kept")
       ->check(CLI::Range(1, 100));
   cmd->callback([options] {
     if (const int rc = run_suite(*options); rc != 0) throw CLI::RuntimeError(rc);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // `dmakit layout`: what the simulated machine looks like, as text or JSON.
-#include <memory>
-#include <string>
-
 #include <fmt/format.h>
+
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "commands.h"
 #include "dmakit/machine/machine.h"
@@ -121,7 +121,8 @@ void add_layout_command(CLI::App& app) {
     bool json = false;
   };
   auto options = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("layout", "print the machine: memory map, nodes, zones, free pages");
+  CLI::App* cmd =
+      app.add_subcommand("layout", "print the machine: memory map, nodes, zones, free pages");
   cmd->add_option("--config", options->config, "YAML file with a 'machine:' section")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The dmakit command.
-#include <cstdio>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <cstdio>
 
 #include "commands.h"
 #include "dmakit/core/config_error.h"

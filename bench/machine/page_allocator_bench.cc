@@ -2,8 +2,8 @@
 // Page allocator alloc+free pairs against malloc/free of the same sizes, one and two threads.
 //
 // Each thread keeps a ring of kLive outstanding blocks and, per iteration, frees the oldest and
-// allocates a new one: blocks live a while, as I/O buffers do, instead of the same block bouncing in
-// and out of a cache. The baseline does exactly the same with malloc/free.
+// allocates a new one: blocks live a while, as I/O buffers do, instead of the same block bouncing
+// in and out of a cache. The baseline does exactly the same with malloc/free.
 #include <benchmark/benchmark.h>
 
 #include <array>

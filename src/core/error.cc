@@ -2,10 +2,10 @@
 // Names of error codes and assertion failure reporting (core layer).
 #include "dmakit/core/error.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "dmakit/core/assert.h"
 
@@ -13,14 +13,22 @@ namespace dmakit {
 
 std::string_view errc_name(Errc code) {
   switch (code) {
-    case Errc::NoMemory: return "no-memory";
-    case Errc::AboveMask: return "above-mask";
-    case Errc::NoIovaSpace: return "no-iova-space";
-    case Errc::NoBounceSlot: return "no-bounce-slot";
-    case Errc::InvalidArgument: return "invalid-argument";
-    case Errc::BadAddress: return "bad-address";
-    case Errc::Fault: return "fault";
-    case Errc::Busy: return "busy";
+    case Errc::NoMemory:
+      return "no-memory";
+    case Errc::AboveMask:
+      return "above-mask";
+    case Errc::NoIovaSpace:
+      return "no-iova-space";
+    case Errc::NoBounceSlot:
+      return "no-bounce-slot";
+    case Errc::InvalidArgument:
+      return "invalid-argument";
+    case Errc::BadAddress:
+      return "bad-address";
+    case Errc::Fault:
+      return "fault";
+    case Errc::Busy:
+      return "busy";
   }
   return "unknown";
 }

@@ -26,8 +26,8 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-constexpr std::array<std::pair<std::string_view, unsigned>, 5> kUnits = {{
-    {"K", 10}, {"M", 20}, {"G", 30}, {"T", 40}, {"P", 50}}};
+constexpr std::array<std::pair<std::string_view, unsigned>, 5> kUnits = {
+    {{"K", 10}, {"M", 20}, {"G", 30}, {"T", 40}, {"P", 50}}};
 
 }  // namespace
 
@@ -40,7 +40,8 @@ Result<std::uint64_t> parse_size(std::string_view text) {
     base = 16;
     digits.remove_prefix(2);
   }
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number, base);
+  const auto [end, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), number, base);
   if (ec == std::errc::result_out_of_range)
     return fail(Errc::InvalidArgument, "size '{}' does not fit in 64 bits", s);
   if (ec != std::errc() || end == digits.data())
@@ -57,13 +58,13 @@ Result<std::uint64_t> parse_size(std::string_view text) {
       return number << shift;
     }
   }
-  return fail(Errc::InvalidArgument, "size '{}' has unknown unit '{}' (use B, KiB, MiB, GiB, TiB)", s,
-              suffix);
+  return fail(Errc::InvalidArgument, "size '{}' has unknown unit '{}' (use B, KiB, MiB, GiB, TiB)",
+              s, suffix);
 }
 
 std::string format_size(std::uint64_t bytes) {
-  static constexpr std::array<std::pair<std::string_view, unsigned>, 5> kNames = {{
-      {"PiB", 50}, {"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}}};
+  static constexpr std::array<std::pair<std::string_view, unsigned>, 5> kNames = {
+      {{"PiB", 50}, {"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}}};
   if (bytes != 0) {
     for (const auto& [name, shift] : kNames) {
       const std::uint64_t unit = std::uint64_t{1} << shift;

@@ -2,10 +2,10 @@
 // The binary buddy allocator of one zone (machine layer).
 //
 // A free block of order o starting at frame p is "on the lists" when Page[p] has kBuddy set and
-// order == o; only the head page carries state, the other 2^o - 1 frames are untouched. This keeps a
-// freshly built 64 GiB machine to one metadata write per 4 MiB. Lists are doubly linked through frame
-// numbers (32 bits: up to 16 TiB of physical space), so a buddy found free on free() is unlinked in
-// O(1). Blocks never cross the zone's span, so buddies outside it are never looked at.
+// order == o; only the head page carries state, the other 2^o - 1 frames are untouched. This keeps
+// a freshly built 64 GiB machine to one metadata write per 4 MiB. Lists are doubly linked through
+// frame numbers (32 bits: up to 16 TiB of physical space), so a buddy found free on free() is
+// unlinked in O(1). Blocks never cross the zone's span, so buddies outside it are never looked at.
 #include "dmakit/machine/buddy_allocator.h"
 
 #include "dmakit/core/assert.h"
@@ -45,8 +45,8 @@ void BuddyAllocator::unlink(Pfn pfn, unsigned order) {
 void BuddyAllocator::free_block(Pfn pfn, unsigned order) {
   while (order < kMaxOrder) {
     const Pfn buddy = pfn ^ (Pfn{1} << order);
-    // Only look at the buddy's metadata once we know it is inside this zone: frames of a neighbouring
-    // zone or of a hole are not ours to interpret.
+    // Only look at the buddy's metadata once we know it is inside this zone: frames of a
+    // neighbouring zone or of a hole are not ours to interpret.
     if (!in_zone(buddy, order)) break;
     const Page& buddy_page = mem_map_[buddy];
     if (!buddy_page.is_buddy() || buddy_page.order() != order) break;
@@ -100,8 +100,8 @@ void BuddyAllocator::validate() const {
     for (std::uint32_t pfn = free_head_[order]; pfn != kNoPfnLink; pfn = mem_map_[pfn].next) {
       const Page& page = mem_map_[pfn];
       DMAKIT_CHECK(page.is_buddy() && page.order() == order,
-                   "frame {:#x} on order-{} list has flags {:#x} order {}", pfn, order, page.flags(),
-                   page.order());
+                   "frame {:#x} on order-{} list has flags {:#x} order {}", pfn, order,
+                   page.flags(), page.order());
       DMAKIT_CHECK(page.prev == prev, "frame {:#x} has a broken back link", pfn);
       DMAKIT_CHECK(in_zone(pfn, order) && is_aligned(pfn, Pfn{1} << order),
                    "free block {:#x} order {} misaligned or outside the zone", pfn, order);

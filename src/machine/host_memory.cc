@@ -55,8 +55,8 @@ Status map_backing(std::byte* at, std::uint64_t bytes, int fd, std::uint64_t off
 }
 
 Status unmap_to_reserved(std::byte* at, std::uint64_t bytes) {
-  void* p = mmap(at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
-                 0);
+  void* p =
+      mmap(at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
   if (p == MAP_FAILED)
     return fail(Errc::NoMemory, "cannot unmap {} bytes: {}", bytes, std::strerror(errno));
   return {};

@@ -8,7 +8,8 @@ namespace dmakit::machine {
 namespace {
 
 // Linux's setup_per_zone_lowmem_reserve(): a request whose highest zone is `highest` may fall into
-// `zone` only while it leaves free the pages of the zones between them, divided by the zone's ratio.
+// `zone` only while it leaves free the pages of the zones between them, divided by the zone's
+// ratio.
 void set_lowmem_reserves(const NumaNode& node, const std::array<unsigned, 2>& ratio) {
   for (unsigned low = 0; low < kZoneKinds - 1; ++low) {
     Zone* zone = node.zones[low];

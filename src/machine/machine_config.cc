@@ -3,14 +3,13 @@
 // documents every key; this parser rejects anything it does not know, naming the key.
 #include "dmakit/machine/machine_config.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "dmakit/core/config_error.h"
 
@@ -59,9 +58,9 @@ PhysRange range_of(const YAML::Node& node, const std::string& field) {
 }
 
 void apply(const YAML::Node& m, MachineConfig& config) {
-  reject_unknown_keys(m, "machine",
-                      {"ram", "holes", "nodes", "zones", "lowmem_reserve_ratio", "page_cache",
-                       "vmalloc"});
+  reject_unknown_keys(
+      m, "machine",
+      {"ram", "holes", "nodes", "zones", "lowmem_reserve_ratio", "page_cache", "vmalloc"});
   if (m["ram"]) config.ram_size = size_of(m["ram"], "machine.ram");
   if (const YAML::Node holes = m["holes"]) {
     if (!holes.IsSequence()) throw ConfigError("machine.holes", "expected a list of holes");
@@ -91,7 +90,8 @@ void apply(const YAML::Node& m, MachineConfig& config) {
   if (const YAML::Node ratio = m["lowmem_reserve_ratio"]) {
     reject_unknown_keys(ratio, "machine.lowmem_reserve_ratio", {"dma", "dma32"});
     if (ratio["dma"])
-      config.lowmem_reserve_ratio[0] = unsigned_of(ratio["dma"], "machine.lowmem_reserve_ratio.dma");
+      config.lowmem_reserve_ratio[0] =
+          unsigned_of(ratio["dma"], "machine.lowmem_reserve_ratio.dma");
     if (ratio["dma32"])
       config.lowmem_reserve_ratio[1] =
           unsigned_of(ratio["dma32"], "machine.lowmem_reserve_ratio.dma32");
@@ -102,7 +102,8 @@ void apply(const YAML::Node& m, MachineConfig& config) {
       config.page_cache_shards = unsigned_of(cache["shards"], "machine.page_cache.shards");
     if (cache["batch"])
       config.page_cache_batch = unsigned_of(cache["batch"], "machine.page_cache.batch");
-    if (cache["high"]) config.page_cache_high = unsigned_of(cache["high"], "machine.page_cache.high");
+    if (cache["high"])
+      config.page_cache_high = unsigned_of(cache["high"], "machine.page_cache.high");
   }
   if (m["vmalloc"]) config.vmalloc_size = size_of(m["vmalloc"], "machine.vmalloc");
 }

@@ -6,9 +6,9 @@
 // [0, 3 GiB) and [4 GiB, 9 GiB). Nodes split RAM, zones split nodes (seed 001).
 #include "dmakit/machine/memory_layout.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "dmakit/core/config_error.h"
 #include "dmakit/core/units.h"
@@ -36,8 +36,8 @@ std::vector<MemoryHole> plan_holes(const MachineConfig& config) {
     check_page_aligned(field + ".start", holes[i].range.start.value());
     check_page_aligned(field + ".end", holes[i].range.end.value());
     if (holes[i].range.empty())
-      throw ConfigError(field, fmt::format("{} is empty: end must be above start",
-                                           range_text(holes[i].range)));
+      throw ConfigError(
+          field, fmt::format("{} is empty: end must be above start", range_text(holes[i].range)));
   }
   std::sort(holes.begin(), holes.end(),
             [](const MemoryHole& a, const MemoryHole& b) { return a.range.start < b.range.start; });
@@ -126,10 +126,11 @@ std::vector<PhysRange> plan_nodes(const MachineConfig& config, const MemoryLayou
   }
   if (covered != config.ram_size) {
     std::string ram_text;
-    for (const PhysRange& r : layout.ram) ram_text += (ram_text.empty() ? "" : ", ") + range_text(r);
-    throw ConfigError("machine.nodes", fmt::format("nodes cover {} of RAM, the machine has {} in {}",
-                                                   format_size(covered),
-                                                   format_size(config.ram_size), ram_text));
+    for (const PhysRange& r : layout.ram)
+      ram_text += (ram_text.empty() ? "" : ", ") + range_text(r);
+    throw ConfigError("machine.nodes",
+                      fmt::format("nodes cover {} of RAM, the machine has {} in {}",
+                                  format_size(covered), format_size(config.ram_size), ram_text));
   }
   return nodes;
 }
@@ -144,8 +145,8 @@ std::vector<ZoneSpan> plan_zones(const MachineConfig& config, const MemoryLayout
   if (dma32) {
     check_page_aligned("machine.zones.dma32", *dma32);
     if (*dma32 <= dma.value_or(0))
-      throw ConfigError("machine.zones.dma32",
-                        fmt::format("{:#x} must be above zones.dma ({:#x})", *dma32, dma.value_or(0)));
+      throw ConfigError("machine.zones.dma32", fmt::format("{:#x} must be above zones.dma ({:#x})",
+                                                           *dma32, dma.value_or(0)));
   }
   struct KindRange {
     ZoneKind kind;
@@ -183,18 +184,21 @@ void check_tunables(const MachineConfig& config) {
   }
   if (config.vmalloc_size == 0 || config.vmalloc_size > kTiB ||
       !is_aligned(config.vmalloc_size, kPageSize))
-    throw ConfigError("machine.vmalloc",
-                      fmt::format("{:#x} must be a page multiple from 4 KiB to 1 TiB",
-                                  config.vmalloc_size));
+    throw ConfigError(
+        "machine.vmalloc",
+        fmt::format("{:#x} must be a page multiple from 4 KiB to 1 TiB", config.vmalloc_size));
 }
 
 }  // namespace
 
 std::string_view zone_kind_name(ZoneKind kind) {
   switch (kind) {
-    case ZoneKind::Dma: return "DMA";
-    case ZoneKind::Dma32: return "DMA32";
-    case ZoneKind::Normal: return "Normal";
+    case ZoneKind::Dma:
+      return "DMA";
+    case ZoneKind::Dma32:
+      return "DMA32";
+    case ZoneKind::Normal:
+      return "Normal";
   }
   return "?";
 }
@@ -211,9 +215,9 @@ std::uint64_t MemoryLayout::ram_bytes_in(PhysRange range) const {
 
 MemoryLayout MemoryLayout::plan(const MachineConfig& config) {
   if (config.ram_size == 0 || config.ram_size > MachineConfig::kMaxRam)
-    throw ConfigError("machine.ram", fmt::format("{} must be from 4 KiB to {}",
-                                                 format_size(config.ram_size),
-                                                 format_size(MachineConfig::kMaxRam)));
+    throw ConfigError("machine.ram",
+                      fmt::format("{} must be from 4 KiB to {}", format_size(config.ram_size),
+                                  format_size(MachineConfig::kMaxRam)));
   check_page_aligned("machine.ram", config.ram_size);
   check_tunables(config);
 

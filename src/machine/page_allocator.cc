@@ -2,11 +2,11 @@
 // Zone and node selection, exact-size allocations and free-side validation (machine layer).
 #include "dmakit/machine/page_allocator.h"
 
+#include <fmt/format.h>
+
 #include <bit>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace dmakit::machine {
 namespace {
@@ -87,8 +87,8 @@ Status PageAllocator::check_allocated(const Page* page, unsigned order) const {
   if (!page->is_head())
     return fail(Errc::InvalidArgument, "frame {:#x} is not the head of an allocated block", pfn);
   if (page->order() != order)
-    return fail(Errc::InvalidArgument, "frame {:#x} heads an order-{} block, freed as order {}", pfn,
-                page->order(), order);
+    return fail(Errc::InvalidArgument, "frame {:#x} heads an order-{} block, freed as order {}",
+                pfn, page->order(), order);
   if (page->zone_id >= zones_.size() || !zones_[page->zone_id]->contains(pfn))
     return fail(Errc::InvalidArgument, "frame {:#x} has a corrupt zone id {}", pfn, page->zone_id);
   return {};
@@ -120,19 +120,20 @@ Result<Page*> PageAllocator::alloc_pages_exact(Gfp gfp, std::uint64_t bytes, int
     piece.set(Page::kHead, piece_order);
     piece.zone_id = zone_id;
   });
-  for_each_aligned_block(start + pages, start + (Pfn{1} << order), [&](Pfn pfn, unsigned piece_order) {
-    Page& piece = *memory_.pfn_to_page(pfn);
-    piece.set(Page::kHead, piece_order);
-    zones_[zone_id]->free(&piece, piece_order);
-  });
+  for_each_aligned_block(start + pages, start + (Pfn{1} << order),
+                         [&](Pfn pfn, unsigned piece_order) {
+                           Page& piece = *memory_.pfn_to_page(pfn);
+                           piece.set(Page::kHead, piece_order);
+                           zones_[zone_id]->free(&piece, piece_order);
+                         });
   if (gfp.has(Gfp::kZero)) std::memset(memory_.page_address(head), 0, pages * kPageSize);
   return head;
 }
 
 Status PageAllocator::free_pages_exact(Page* page, std::uint64_t bytes) {
   if (bytes == 0 || bytes > (kPageSize << kMaxOrder) || page == nullptr || !memory_.owns(page))
-    return fail(Errc::InvalidArgument, "exact free of {} bytes at page {}: no such allocation", bytes,
-                static_cast<const void*>(page));
+    return fail(Errc::InvalidArgument, "exact free of {} bytes at page {}: no such allocation",
+                bytes, static_cast<const void*>(page));
   const Pfn start = memory_.page_to_pfn(page);
   const Pfn end = start + (bytes + kPageSize - 1) / kPageSize;
   Status verdict;

@@ -12,7 +12,8 @@
 namespace dmakit::machine {
 namespace {
 
-// Host failures while building a machine are setup errors: the machine asked for cannot be had here.
+// Host failures while building a machine are setup errors: the machine asked for cannot be had
+// here.
 template <class T>
 T setup_or_throw(Result<T> result) {
   if (!result) throw ConfigError("machine.ram", result.error().message);
@@ -36,8 +37,8 @@ PhysMemory::PhysMemory(std::vector<PhysRange> ram) : ram_(std::move(ram)) {
       setup_or_throw(
           host::map_backing(base_ + range.start.value(), range.size(), fd_, range.start.value()));
     }
-    mem_map_ = reinterpret_cast<Page*>(
-        setup_or_throw(host::reserve_zeroed(end_pfn() * sizeof(Page))));
+    mem_map_ =
+        reinterpret_cast<Page*>(setup_or_throw(host::reserve_zeroed(end_pfn() * sizeof(Page))));
   } catch (...) {
     host::release(base_, end_.value());
     host::close_backing_file(fd_);
@@ -64,8 +65,9 @@ bool PhysMemory::is_ram(PhysAddr addr, std::uint64_t size) const {
 
 Result<std::byte*> PhysMemory::phys_to_virt(PhysAddr addr, std::uint64_t size) const {
   if (!is_ram(addr, size))
-    return fail(Errc::BadAddress, "physical range [{:#x}, +{:#x}) is not RAM (hole or past end {:#x})",
-                addr.value(), size, end_.value());
+    return fail(Errc::BadAddress,
+                "physical range [{:#x}, +{:#x}) is not RAM (hole or past end {:#x})", addr.value(),
+                size, end_.value());
   return direct_map(addr);
 }
 
@@ -74,7 +76,8 @@ Result<PhysAddr> PhysMemory::virt_to_phys(const void* ptr) const {
     return fail(Errc::BadAddress, "pointer {} is not in the machine's direct map", ptr);
   const PhysAddr addr(static_cast<std::uint64_t>(static_cast<const std::byte*>(ptr) - base_));
   if (!is_ram(addr))
-    return fail(Errc::BadAddress, "pointer {} falls in a hole at physical {:#x}", ptr, addr.value());
+    return fail(Errc::BadAddress, "pointer {} falls in a hole at physical {:#x}", ptr,
+                addr.value());
   return addr;
 }
 

@@ -31,7 +31,8 @@ Result<std::uint64_t> VmallocArea::take_window(std::uint64_t bytes) {
     if (size > bytes) free_.emplace(offset + bytes, size - bytes);
     return offset;
   }
-  return fail(Errc::NoMemory, "vmalloc window of {} bytes has no free run of {} bytes", size_, bytes);
+  return fail(Errc::NoMemory, "vmalloc window of {} bytes has no free run of {} bytes", size_,
+              bytes);
 }
 
 void VmallocArea::give_window(std::uint64_t offset, std::uint64_t bytes) {
@@ -55,7 +56,8 @@ Status VmallocArea::map_pages(std::uint64_t offset, const std::vector<Page*>& pa
   std::size_t i = 0;
   while (i < pages.size()) {
     std::size_t j = i + 1;
-    while (j < pages.size() && memory_.page_to_pfn(pages[j]) == memory_.page_to_pfn(pages[j - 1]) + 1)
+    while (j < pages.size() &&
+           memory_.page_to_pfn(pages[j]) == memory_.page_to_pfn(pages[j - 1]) + 1)
       ++j;
     if (Status ok = host::map_backing(base_ + offset + i * kPageSize, (j - i) * kPageSize,
                                       memory_.backing_fd(), memory_.page_to_phys(pages[i]).value());
@@ -75,8 +77,8 @@ void VmallocArea::release_pages(const std::vector<Page*>& pages) {
 
 Result<std::byte*> VmallocArea::vmalloc(std::uint64_t bytes, Gfp gfp) {
   if (bytes == 0) return fail(Errc::InvalidArgument, "vmalloc of 0 bytes");
-  if (bytes > size_) return fail(Errc::NoMemory, "vmalloc of {} bytes exceeds the {}-byte window",
-                                 bytes, size_);
+  if (bytes > size_)
+    return fail(Errc::NoMemory, "vmalloc of {} bytes exceeds the {}-byte window", bytes, size_);
   const std::uint64_t mapped = align_up(bytes, kPageSize);
 
   std::vector<Page*> pages;

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // A zone: buddy lists behind a lock, order-0 page caches in front (machine layer).
 //
-// Page caches follow Linux's per-CPU page lists: a thread takes a cache by a fixed slot number, frees
-// blocks of order 0 to kCachedMaxOrder into it and allocates from it, and only touches the zone lock
-// to move a batch between the cache and the buddy lists. Lock order: cache lock, then zone lock. Cached pages are flagged
-// Page::kCached and, as in Linux, are not counted as free on the zone: a fallback request that is
-// checked against the lowmem reserve sees only the buddy lists' free pages.
+// Page caches follow Linux's per-CPU page lists: a thread takes a cache by a fixed slot number,
+// frees blocks of order 0 to kCachedMaxOrder into it and allocates from it, and only touches the
+// zone lock to move a batch between the cache and the buddy lists. Lock order: cache lock, then
+// zone lock. Cached pages are flagged Page::kCached and, as in Linux, are not counted as free on
+// the zone: a fallback request that is checked against the lowmem reserve sees only the buddy
+// lists' free pages.
 #include "dmakit/machine/zone.h"
 
 #include <algorithm>
@@ -124,8 +125,8 @@ void Zone::free_cached(Page* page, unsigned order) {
   trim_locked(cache, order, cache_batch_);
 }
 
-// Gives back at least `pages` pages (or everything), oldest (coldest) blocks first, starting with the
-// order just freed. Caller holds the cache lock and the zone lock.
+// Gives back at least `pages` pages (or everything), oldest (coldest) blocks first, starting with
+// the order just freed. Caller holds the cache lock and the zone lock.
 void Zone::trim_locked(PageCache& cache, unsigned first_order, std::uint64_t pages) {
   for (unsigned n = 0; n <= kCachedMaxOrder && pages != 0; ++n) {
     const unsigned order = (first_order + n) % (kCachedMaxOrder + 1);
@@ -166,9 +167,7 @@ std::array<std::uint64_t, kMaxOrder + 1> Zone::free_blocks() const {
   return blocks;
 }
 
-ZoneStats Zone::stats() const {
-  return {allocations_.value(), frees_.value(), refused_.value()};
-}
+ZoneStats Zone::stats() const { return {allocations_.value(), frees_.value(), refused_.value()}; }
 
 void Zone::validate() const {
   for (unsigned i = 0; i < cache_count_; ++i) {

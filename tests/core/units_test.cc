@@ -41,9 +41,7 @@ TEST(FormatSize, UsesTheLargestExactUnit) {
   EXPECT_EQ(format_size(0), "0 B");
 }
 
-TEST(FormatAddr, IsZeroPaddedHex) {
-  EXPECT_EQ(format_addr(4 * kGiB), "0x0000000100000000");
-}
+TEST(FormatAddr, IsZeroPaddedHex) { EXPECT_EQ(format_addr(4 * kGiB), "0x0000000100000000"); }
 
 }  // namespace
 }  // namespace dmakit

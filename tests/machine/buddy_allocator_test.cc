@@ -19,7 +19,8 @@ class BuddyAllocatorTest : public ::testing::Test {
 
 TEST_F(BuddyAllocatorTest, AddFreeRangeMakesLargestAlignedBlocks) {
   buddy_.add_free_range(3, 2048 + 5);
-  // [3,4) o0, [4,8) o2, [8,16) o3 ... [512,1024) o9, [1024,2048) o10, [2048,2052) o2, [2052,2053) o0
+  // [3,4) o0, [4,8) o2, [8,16) o3 ... [512,1024) o9, [1024,2048) o10, [2048,2052) o2, [2052,2053)
+  // o0
   EXPECT_EQ(buddy_.free_blocks(10), 1u);
   EXPECT_EQ(buddy_.free_blocks(0), 2u);
   EXPECT_EQ(buddy_.free_blocks(2), 2u);
@@ -61,7 +62,8 @@ TEST_F(BuddyAllocatorTest, BlocksAreNaturallyAligned) {
 }
 
 TEST_F(BuddyAllocatorTest, NeverMergesAcrossTheZoneEdge) {
-  // A zone [0, 1536): the buddy of [1024, 1536) at order 9 is inside, at order 10 it would reach out.
+  // A zone [0, 1536): the buddy of [1024, 1536) at order 9 is inside, at order 10 it would reach
+  // out.
   std::vector<Page> map(2048);
   BuddyAllocator zone(map.data(), 0, 1536);
   zone.add_free_range(0, 1536);

@@ -79,13 +79,15 @@ TEST(MemoryLayout, NodeCountSplitsRamEvenlyOn4MiBBoundaries) {
 
 TEST(MemoryLayout, ExplicitNodesMustCoverAllRam) {
   MachineConfig config;
-  config.node_ranges = {{PhysAddr(0), PhysAddr(4 * kGiB)}, {PhysAddr(4 * kGiB), PhysAddr(8 * kGiB)}};
+  config.node_ranges = {{PhysAddr(0), PhysAddr(4 * kGiB)},
+                        {PhysAddr(4 * kGiB), PhysAddr(8 * kGiB)}};
   expect_config_error(config, "machine.nodes", "cover 7 GiB");
 }
 
 TEST(MemoryLayout, RejectsOverlappingNodes) {
   MachineConfig config;
-  config.node_ranges = {{PhysAddr(0), PhysAddr(5 * kGiB)}, {PhysAddr(4 * kGiB), PhysAddr(9 * kGiB)}};
+  config.node_ranges = {{PhysAddr(0), PhysAddr(5 * kGiB)},
+                        {PhysAddr(4 * kGiB), PhysAddr(9 * kGiB)}};
   expect_config_error(config, "machine.nodes[1]", "overlaps nodes[0]");
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Two threads allocating and freeing on one machine at once: through the page caches, the zone locks
-// and the vmalloc area. Run under the tsan preset to check the locking.
+// Two threads allocating and freeing on one machine at once: through the page caches, the zone
+// locks and the vmalloc area. Run under the tsan preset to check the locking.
 #include <gtest/gtest.h>
 
 #include <cstring>

@@ -72,7 +72,8 @@ RC_GTEST_PROP(PageAllocatorProperty, RandomSequencesKeepEveryInvariant, ()) {
     const Gfp gfp = *rc::gen::element(kGfpKernel, kGfpDma32, kGfpDma, kGfpKernel | kGfpThisNode);
     const int node = *rc::gen::inRange(0, 2);
     const bool exact = action == 9;
-    const unsigned order = *rc::gen::weightedElement<unsigned>({{8, 0}, {4, 1}, {3, 3}, {1, 6}, {1, 10}});
+    const unsigned order =
+        *rc::gen::weightedElement<unsigned>({{8, 0}, {4, 1}, {3, 3}, {1, 6}, {1, 10}});
     const Pfn want = exact ? *rc::gen::inRange<Pfn>(1, 300) : Pfn{1} << order;
     const unsigned need_order = static_cast<unsigned>(std::bit_width(want - 1));
     const bool preferred_could = node_can_serve(m.nodes()[node], need_order, highest_for(gfp));
@@ -112,7 +113,8 @@ RC_GTEST_PROP(PageAllocatorProperty, RandomSequencesKeepEveryInvariant, ()) {
   }
   pages.drain_caches();
   m.validate();
-  for (std::size_t z = 0; z < m.zones().size(); ++z) RC_ASSERT(m.zones()[z]->free_blocks() == initial[z]);
+  for (std::size_t z = 0; z < m.zones().size(); ++z)
+    RC_ASSERT(m.zones()[z]->free_blocks() == initial[z]);
 }
 
 }  // namespace

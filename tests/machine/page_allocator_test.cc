@@ -29,7 +29,8 @@ std::uint64_t end_of(const Machine& m, const Page* page, unsigned order) {
 // Allocates order-`order` blocks with `gfp` until the allocator refuses; returns them.
 std::vector<Page*> exhaust(PageAllocator& pages, Gfp gfp, unsigned order, int node = kLocalNode) {
   std::vector<Page*> taken;
-  for (Result<Page*> p = pages.alloc_pages(gfp, order, node); p; p = pages.alloc_pages(gfp, order, node))
+  for (Result<Page*> p = pages.alloc_pages(gfp, order, node); p;
+       p = pages.alloc_pages(gfp, order, node))
     taken.push_back(*p);
   return taken;
 }
@@ -62,7 +63,8 @@ TEST(PageAllocator, Dma32RequestsNeverReachNormal) {
 
 TEST(PageAllocator, DmaRequestsStayBelowTheDmaLimit) {
   Machine m(single_node_small());
-  for (const Page* p : exhaust(m.page_allocator(), kGfpDma, 2)) EXPECT_LE(end_of(m, p, 2), 8 * kMiB);
+  for (const Page* p : exhaust(m.page_allocator(), kGfpDma, 2))
+    EXPECT_LE(end_of(m, p, 2), 8 * kMiB);
 }
 
 TEST(PageAllocator, LowmemReserveKeepsDmaZoneForDmaRequests) {
@@ -112,7 +114,8 @@ TEST(PageAllocator, ExactAllocationKeepsOnlyThePagesAskedFor) {
 
 TEST(PageAllocator, ExactAllocationRejectsZeroAndOversizedRequests) {
   Machine m(plain_machine_config(16 * kMiB));
-  EXPECT_EQ(m.page_allocator().alloc_pages_exact(kGfpKernel, 0).error().code, Errc::InvalidArgument);
+  EXPECT_EQ(m.page_allocator().alloc_pages_exact(kGfpKernel, 0).error().code,
+            Errc::InvalidArgument);
   EXPECT_EQ(m.page_allocator().alloc_pages_exact(kGfpKernel, 4 * kMiB + 1).error().code,
             Errc::InvalidArgument);
 }

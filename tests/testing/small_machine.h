@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Machine configurations for tests: small enough to build in microseconds, shaped like the real thing
-// (zones, a hole displacing RAM, two nodes) at a reduced scale.
+// Machine configurations for tests: small enough to build in microseconds, shaped like the real
+// thing (zones, a hole displacing RAM, two nodes) at a reduced scale.
 #pragma once
 
 #include "dmakit/machine/machine.h"
@@ -21,8 +21,8 @@ inline machine::MachineConfig small_machine_config() {
   return config;
 }
 
-/// A single-node machine of `ram` bytes without holes, DMA zone or page caches: every allocation goes
-/// straight to the buddy lists, so tests can predict them exactly.
+/// A single-node machine of `ram` bytes without holes, DMA zone or page caches: every allocation
+/// goes straight to the buddy lists, so tests can predict them exactly.
 inline machine::MachineConfig plain_machine_config(std::uint64_t ram) {
   machine::MachineConfig config;
   config.ram_size = ram;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Address types of the core layer. A physical address (what the memory controller sees), a DMA address
-// (what a device puts on the bus) and an I/O virtual address (what an IOMMU translates) are distinct
-// types, so every place where one becomes another is an explicit conversion (seeds 000 and 004).
+// Address types of the core layer. A physical address (what the memory controller sees), a DMA
+// address (what a device puts on the bus) and an I/O virtual address (what an IOMMU translates) are
+// distinct types, so every place where one becomes another is an explicit conversion (seeds 000 and
+// 004).
 #pragma once
 
 #include <compare>
@@ -9,8 +10,8 @@
 
 namespace dmakit {
 
-/// An address in one address space. `Space` is a tag type that keeps the spaces apart at compile time;
-/// arithmetic stays inside a space, and `value()` is the one visible way out.
+/// An address in one address space. `Space` is a tag type that keeps the spaces apart at compile
+/// time; arithmetic stays inside a space, and `value()` is the one visible way out.
 template <class Space>
 class Addr {
  public:

@@ -3,7 +3,8 @@
 // assertion: it is an error value or a checker report.
 //   DMAKIT_CHECK(cond, fmt, ...)  always on; cheap checks whose failure means corrupted state.
 //   DMAKIT_ASSERT(cond, fmt, ...) debug builds only.
-//   DMAKIT_EXPENSIVE(stmt)        whole-structure validators, with DMAKIT_EXPENSIVE_CHECKS (tests, asan).
+//   DMAKIT_EXPENSIVE(stmt)        whole-structure validators, with DMAKIT_EXPENSIVE_CHECKS (tests,
+//   asan).
 #pragma once
 
 #include <fmt/format.h>
@@ -15,10 +16,10 @@ namespace dmakit::detail {
 
 }  // namespace dmakit::detail
 
-#define DMAKIT_CHECK(cond, ...)                                                                 \
-  do {                                                                                          \
-    if (!(cond)) [[unlikely]]                                                                   \
-      ::dmakit::detail::check_failed(__FILE__, __LINE__, #cond, ::fmt::format(__VA_ARGS__));   \
+#define DMAKIT_CHECK(cond, ...)                                                              \
+  do {                                                                                       \
+    if (!(cond)) [[unlikely]]                                                                \
+      ::dmakit::detail::check_failed(__FILE__, __LINE__, #cond, ::fmt::format(__VA_ARGS__)); \
   } while (false)
 
 #ifndef NDEBUG

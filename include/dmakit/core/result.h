@@ -2,10 +2,10 @@
 // Result<T>: a value or an Error (core layer). See error.h for when to use it.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <expected>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "dmakit/core/error.h"
 

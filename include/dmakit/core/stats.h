@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Statistics counters that threads bump without sharing a cache line (core layer), as Linux keeps its
-// vm event counters per CPU and sums them only when someone reads them.
+// Statistics counters that threads bump without sharing a cache line (core layer), as Linux keeps
+// its vm event counters per CPU and sums them only when someone reads them.
 #pragma once
 
 #include <array>
@@ -9,8 +9,9 @@
 
 namespace dmakit {
 
-/// A small number fixed for the life of the calling thread: the lowest one no other live thread holds.
-/// Sharded structures pick their shard with it, as kernel code picks per-CPU data by CPU number.
+/// A small number fixed for the life of the calling thread: the lowest one no other live thread
+/// holds. Sharded structures pick their shard with it, as kernel code picks per-CPU data by CPU
+/// number.
 unsigned this_thread_slot();
 
 /// An event counter. add() touches only the calling thread's shard; value() sums all shards and may

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Byte-size constants, and size parsing and formatting for configuration files and reports (core layer).
+// Byte-size constants, and size parsing and formatting for configuration files and reports (core
+// layer).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,8 @@ inline constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 inline constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
 inline constexpr std::uint64_t kTiB = std::uint64_t{1} << 40;
 
-/// Parses "8GiB", "16 MiB", "4K", "0x100000" or "4096" into bytes. Binary units only: K, KB and KiB all
-/// mean 1024. Fails with InvalidArgument on an unknown suffix, a missing number or overflow.
+/// Parses "8GiB", "16 MiB", "4K", "0x100000" or "4096" into bytes. Binary units only: K, KB and KiB
+/// all mean 1024. Fails with InvalidArgument on an unknown suffix, a missing number or overflow.
 [[nodiscard]] Result<std::uint64_t> parse_size(std::string_view text);
 
 /// Formats bytes the way reports show them: the largest binary unit that divides exactly ("3 GiB",

@@ -26,8 +26,8 @@ void for_each_aligned_block(Pfn start, Pfn end, Visit&& visit) {
   }
 }
 
-/// Free lists of naturally aligned blocks of 2^order pages over the frames [start_pfn, end_pfn) of one
-/// zone, linked through the Page array. Freeing a block merges it with its buddy (the block at
+/// Free lists of naturally aligned blocks of 2^order pages over the frames [start_pfn, end_pfn) of
+/// one zone, linked through the Page array. Freeing a block merges it with its buddy (the block at
 /// pfn ^ 2^order) while the buddy is free, of the same order and inside the zone.
 ///
 /// Not thread-safe: the owning Zone holds the lock. The Page array must outlive the allocator.
@@ -44,8 +44,8 @@ class BuddyAllocator {
   void add_free_range(Pfn start, Pfn end);
 
   /// Takes a block of 2^order pages, splitting a larger one if needed (the lower half is kept, the
-  /// upper halves go back on the lists). Returns the head page marked Page::kHead, or nullptr when no
-  /// block of that order or larger is free.
+  /// upper halves go back on the lists). Returns the head page marked Page::kHead, or nullptr when
+  /// no block of that order or larger is free.
   [[nodiscard]] Page* alloc(unsigned order);
 
   /// Returns a block. Precondition (checked): `page` heads an allocated block of exactly `order`.
@@ -70,7 +70,8 @@ class BuddyAllocator {
   Page* mem_map_;
   Pfn start_pfn_;
   Pfn end_pfn_;
-  std::array<std::uint32_t, kMaxOrder + 1> free_head_;  ///< first free block per order, or kNoPfnLink
+  std::array<std::uint32_t, kMaxOrder + 1>
+      free_head_;  ///< first free block per order, or kNoPfnLink
   std::array<std::uint64_t, kMaxOrder + 1> free_count_{};
   std::uint64_t free_pages_ = 0;  ///< invariant: sum over orders of free_count_[o] << o
 };

@@ -23,7 +23,9 @@ class Gfp {
   [[nodiscard]] constexpr bool has(Bit bit) const { return (bits_ & bit) != 0; }
   [[nodiscard]] constexpr std::uint32_t bits() const { return bits_; }
   constexpr Gfp operator|(Gfp other) const { return from_bits(bits_ | other.bits_); }
-  constexpr Gfp without(Bit bit) const { return from_bits(bits_ & ~static_cast<std::uint32_t>(bit)); }
+  constexpr Gfp without(Bit bit) const {
+    return from_bits(bits_ & ~static_cast<std::uint32_t>(bit));
+  }
   constexpr bool operator==(const Gfp&) const = default;
 
  private:

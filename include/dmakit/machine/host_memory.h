@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The host boundary of the machine layer: every primitive dmakit needs from the host operating system
-// to back simulated physical memory, in one place.
+// The host boundary of the machine layer: every primitive dmakit needs from the host operating
+// system to back simulated physical memory, in one place.
 //
 // Simulated RAM lives in an anonymous shared-memory file (memfd) whose file offset is the physical
-// address. The file is sparse, so only pages that are touched cost host memory, and the same page can
-// be mapped twice: once in the machine's direct map and once in the vmalloc area, as the kernel maps a
-// page both linearly and through vmalloc.
+// address. The file is sparse, so only pages that are touched cost host memory, and the same page
+// can be mapped twice: once in the machine's direct map and once in the vmalloc area, as the kernel
+// maps a page both linearly and through vmalloc.
 #pragma once
 
 #include <cstddef>
@@ -26,8 +26,8 @@ void close_backing_file(int fd);
 /// access to a reserved page that is not later mapped faults at once. Failure: NoMemory.
 [[nodiscard]] Result<std::byte*> reserve(std::uint64_t bytes);
 
-/// Reserves and commits-on-touch `bytes` of zero-filled, read-write anonymous memory (MAP_NORESERVE):
-/// metadata arrays sized for the largest machine cost only the entries used.
+/// Reserves and commits-on-touch `bytes` of zero-filled, read-write anonymous memory
+/// (MAP_NORESERVE): metadata arrays sized for the largest machine cost only the entries used.
 [[nodiscard]] Result<std::byte*> reserve_zeroed(std::uint64_t bytes);
 
 /// Maps [offset, offset + bytes) of the backing file read-write at `at`, which must lie inside a
@@ -40,7 +40,8 @@ void close_backing_file(int fd);
 /// Releases a whole reservation.
 void release(std::byte* base, std::uint64_t bytes);
 
-/// The resident set size of this process in bytes (file-backed and anonymous), from /proc/self/statm.
+/// The resident set size of this process in bytes (file-backed and anonymous), from
+/// /proc/self/statm.
 [[nodiscard]] std::uint64_t resident_bytes();
 
 }  // namespace dmakit::machine::host

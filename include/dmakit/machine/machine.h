@@ -21,11 +21,11 @@
 namespace dmakit::machine {
 
 /// The simulated machine's memory side. Built once from a MachineConfig; the layout never changes
-/// afterwards. Everything it hands out (Page*, direct-map pointers, zones) lives as long as it does.
-/// Thread-safe for allocation and translation.
+/// afterwards. Everything it hands out (Page*, direct-map pointers, zones) lives as long as it
+/// does. Thread-safe for allocation and translation.
 ///
-/// Construction throws ConfigError naming the field and value of any setting that cannot work; after
-/// that nothing throws.
+/// Construction throws ConfigError naming the field and value of any setting that cannot work;
+/// after that nothing throws.
 class Machine {
  public:
   explicit Machine(const MachineConfig& config = {});
@@ -55,7 +55,9 @@ class Machine {
   /// vmalloc area named as such.
   [[nodiscard]] Result<PhysAddr> virt_to_phys(const void* ptr) const;
 
-  [[nodiscard]] PhysAddr page_to_phys(const Page* page) const { return memory_->page_to_phys(page); }
+  [[nodiscard]] PhysAddr page_to_phys(const Page* page) const {
+    return memory_->page_to_phys(page);
+  }
   [[nodiscard]] std::byte* page_address(const Page* page) const {
     return memory_->page_address(page);
   }

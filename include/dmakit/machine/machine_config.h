@@ -20,9 +20,9 @@ struct MemoryHole {
   PhysRange range;
 };
 
-/// The configuration of a Machine. Defaults describe an 8 GiB single-node x86-64 machine: the PCI hole
-/// from 3 GiB to 4 GiB with the RAM that would sit there placed above 4 GiB, ZONE_DMA below 16 MiB and
-/// ZONE_DMA32 below 4 GiB (seed 001).
+/// The configuration of a Machine. Defaults describe an 8 GiB single-node x86-64 machine: the PCI
+/// hole from 3 GiB to 4 GiB with the RAM that would sit there placed above 4 GiB, ZONE_DMA below 16
+/// MiB and ZONE_DMA32 below 4 GiB (seed 001).
 struct MachineConfig {
   static constexpr std::uint64_t kMaxRam = 4 * kTiB;
 
@@ -47,7 +47,8 @@ struct MachineConfig {
   /// 0 turns the protection off. Keeps low memory for the devices that need it (seed 003).
   std::array<unsigned, 2> lowmem_reserve_ratio = {256, 256};
 
-  /// Order-0 page caches per zone (Linux's per-CPU page lists): 0 picks the host's hardware threads.
+  /// Order-0 page caches per zone (Linux's per-CPU page lists): 0 picks the host's hardware
+  /// threads.
   unsigned page_cache_shards = 0;
   /// Pages moved between a page cache and the buddy lists at once, and the most a cache holds.
   unsigned page_cache_batch = 31;
@@ -60,9 +61,9 @@ struct MachineConfig {
 
 /// Reads a machine configuration from a YAML file: the keys under `machine:`, each documented in
 /// configs/machine.yaml.
-/// Keys not given keep their defaults. Throws ConfigError naming the key and the value on any unknown
-/// key, malformed size or impossible value; throws ConfigError with field "config" when the file
-/// cannot be read or parsed.
+/// Keys not given keep their defaults. Throws ConfigError naming the key and the value on any
+/// unknown key, malformed size or impossible value; throws ConfigError with field "config" when the
+/// file cannot be read or parsed.
 MachineConfig load_machine_config(const std::string& path);
 
 /// As load_machine_config(), from YAML text.

@@ -11,12 +11,12 @@ inline constexpr unsigned kMaxOrder = 10;  ///< largest buddy block: 2^10 pages 
 inline constexpr std::uint32_t kNoPfnLink = ~std::uint32_t{0};
 
 /// Page frame metadata. One per frame of the physical address span, in an array indexed by frame
-/// number (the machine's mem_map). The array is committed lazily and all-zero is the state of a frame
-/// nobody has touched, so a 64 GiB machine costs host memory only for the frames in use.
+/// number (the machine's mem_map). The array is committed lazily and all-zero is the state of a
+/// frame nobody has touched, so a 64 GiB machine costs host memory only for the frames in use.
 ///
-/// Owned by the Machine; a Page* stays valid for the Machine's lifetime. The fields are managed by the
-/// page allocator and must not be written by callers, except `private_data`, which belongs to whoever
-/// holds the allocated block (as page->private in Linux).
+/// Owned by the Machine; a Page* stays valid for the Machine's lifetime. The fields are managed by
+/// the page allocator and must not be written by callers, except `private_data`, which belongs to
+/// whoever holds the allocated block (as page->private in Linux).
 struct Page {
   enum Flag : std::uint8_t {
     kBuddy = 1 << 0,   ///< head of a free block on a buddy free list; `order` is its order

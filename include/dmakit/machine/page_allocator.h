@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// PageAllocator: the machine's page allocator front end (machine layer): picks zones and nodes for a
-// request as Linux's zonelists do, and adds exact-size allocations on top of the buddy zones.
+// PageAllocator: the machine's page allocator front end (machine layer): picks zones and nodes for
+// a request as Linux's zonelists do, and adds exact-size allocations on top of the buddy zones.
 #pragma once
 
 #include <array>
@@ -35,18 +35,18 @@ void set_thread_node(unsigned node);
 
 /// Counters of the page allocator; a snapshot.
 struct PageAllocatorStats {
-  std::uint64_t allocations = 0;     ///< requests served
-  std::uint64_t failures = 0;        ///< requests refused (no zone allowed by the flags had a block)
-  std::uint64_t node_hits = 0;       ///< served from the preferred node (numa_hit)
-  std::uint64_t node_misses = 0;     ///< served from another node (numa_miss)
+  std::uint64_t allocations = 0;  ///< requests served
+  std::uint64_t failures = 0;     ///< requests refused (no zone allowed by the flags had a block)
+  std::uint64_t node_hits = 0;    ///< served from the preferred node (numa_hit)
+  std::uint64_t node_misses = 0;  ///< served from another node (numa_miss)
   std::uint64_t zone_fallbacks = 0;  ///< served by a zone below the highest one the flags allow
 };
 
-/// Allocates physical pages for a machine. A request names its highest zone through Gfp; it is tried
-/// on the preferred node from that zone downwards, never upwards (a GFP_KERNEL request may end in
-/// ZONE_DMA32 or ZONE_DMA, a GFP_DMA32 one never in ZONE_NORMAL), then on the other nodes in order
-/// of distance (ascending node id after the preferred one), unless Gfp::kThisNode. A request that
-/// falls back into a lower zone must leave that zone's lowmem reserve free.
+/// Allocates physical pages for a machine. A request names its highest zone through Gfp; it is
+/// tried on the preferred node from that zone downwards, never upwards (a GFP_KERNEL request may
+/// end in ZONE_DMA32 or ZONE_DMA, a GFP_DMA32 one never in ZONE_NORMAL), then on the other nodes in
+/// order of distance (ascending node id after the preferred one), unless Gfp::kThisNode. A request
+/// that falls back into a lower zone must leave that zone's lowmem reserve free.
 ///
 /// Thread-safe. Owned by the Machine; the zones and PhysMemory must outlive it.
 class PageAllocator {
@@ -64,8 +64,8 @@ class PageAllocator {
   /// BadAddress when it is not a Page of this machine.
   [[nodiscard]] Status free_pages(Page* page, unsigned order);
 
-  /// ceil(bytes / 4 KiB) contiguous pages, and not a page more: the block is taken at the next order
-  /// up and the unused tail freed at once (alloc_pages_exact). Errors as alloc_pages(), and
+  /// ceil(bytes / 4 KiB) contiguous pages, and not a page more: the block is taken at the next
+  /// order up and the unused tail freed at once (alloc_pages_exact). Errors as alloc_pages(), and
   /// InvalidArgument for 0 bytes or more than a largest block (4 MiB).
   [[nodiscard]] Result<Page*> alloc_pages_exact(Gfp gfp, std::uint64_t bytes,
                                                 int node = kLocalNode);

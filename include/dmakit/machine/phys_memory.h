@@ -13,13 +13,14 @@
 
 namespace dmakit::machine {
 
-/// Simulated physical memory: real host bytes for every RAM range, inaccessible host pages for every
-/// hole, and a Page per frame. The CPU's view of physical address P is host address base() + P (the
-/// direct map), so translation is an add; holes and the space past RAM are mapped with no access, so
-/// a stray access through a bad pointer faults instead of corrupting anything.
+/// Simulated physical memory: real host bytes for every RAM range, inaccessible host pages for
+/// every hole, and a Page per frame. The CPU's view of physical address P is host address base() +
+/// P (the direct map), so translation is an add; holes and the space past RAM are mapped with no
+/// access, so a stray access through a bad pointer faults instead of corrupting anything.
 ///
-/// Backing is sparse: a 64 GiB machine costs the host only the pages that are touched (host_memory.h).
-/// Thread-safe: the mapping never changes after construction. Owned by the Machine.
+/// Backing is sparse: a 64 GiB machine costs the host only the pages that are touched
+/// (host_memory.h). Thread-safe: the mapping never changes after construction. Owned by the
+/// Machine.
 class PhysMemory {
  public:
   /// Maps `ram` (ascending, page aligned). Throws ConfigError (field "machine.ram") when the host
@@ -45,7 +46,8 @@ class PhysMemory {
   /// addresses included: their pages are not contiguous; use VmallocArea::vmalloc_to_page).
   [[nodiscard]] Result<PhysAddr> virt_to_phys(const void* ptr) const;
 
-  /// Unchecked direct-map pointer of a frame known to be RAM (page allocator internals, device models).
+  /// Unchecked direct-map pointer of a frame known to be RAM (page allocator internals, device
+  /// models).
   [[nodiscard]] std::byte* direct_map(PhysAddr addr) const { return base_ + addr.value(); }
   [[nodiscard]] bool in_direct_map(const void* ptr) const {
     const auto* p = static_cast<const std::byte*>(ptr);
@@ -53,9 +55,15 @@ class PhysMemory {
   }
 
   [[nodiscard]] Page* pfn_to_page(Pfn pfn) const { return mem_map_ + pfn; }
-  [[nodiscard]] Pfn page_to_pfn(const Page* page) const { return static_cast<Pfn>(page - mem_map_); }
-  [[nodiscard]] PhysAddr page_to_phys(const Page* page) const { return pfn_to_phys(page_to_pfn(page)); }
-  [[nodiscard]] std::byte* page_address(const Page* page) const { return direct_map(page_to_phys(page)); }
+  [[nodiscard]] Pfn page_to_pfn(const Page* page) const {
+    return static_cast<Pfn>(page - mem_map_);
+  }
+  [[nodiscard]] PhysAddr page_to_phys(const Page* page) const {
+    return pfn_to_phys(page_to_pfn(page));
+  }
+  [[nodiscard]] std::byte* page_address(const Page* page) const {
+    return direct_map(page_to_phys(page));
+  }
   /// True when `page` points at a Page of this machine's mem_map.
   [[nodiscard]] bool owns(const Page* page) const {
     return page >= mem_map_ && page < mem_map_ + end_pfn();

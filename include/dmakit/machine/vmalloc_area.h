@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // VmallocArea: virtually contiguous, physically scattered allocations (machine layer), as the
-// kernel's vmalloc(). Seed 004: "vmalloc memory should not be used for DMA": its pages are contiguous
-// only in the CPU's view, so no single bus address can describe such a buffer.
+// kernel's vmalloc(). Seed 004: "vmalloc memory should not be used for DMA": its pages are
+// contiguous only in the CPU's view, so no single bus address can describe such a buffer.
 #pragma once
 
 #include <cstddef>
@@ -18,9 +18,9 @@
 namespace dmakit::machine {
 
 /// A window of host address space where each allocation is a run of order-0 RAM pages, taken one by
-/// one from the page allocator and mapped side by side: writes through a vmalloc pointer land in the
-/// same simulated RAM bytes the direct map shows. Each allocation is followed by an unmapped guard
-/// page, so running off its end faults.
+/// one from the page allocator and mapped side by side: writes through a vmalloc pointer land in
+/// the same simulated RAM bytes the direct map shows. Each allocation is followed by an unmapped
+/// guard page, so running off its end faults.
 ///
 /// Thread-safe. Owned by the Machine; PhysMemory and the PageAllocator must outlive it. Allocations
 /// still live when it is destroyed are unmapped, their pages given back.
@@ -59,8 +59,8 @@ class VmallocArea {
 
  private:
   struct Allocation {
-    std::uint64_t bytes;        ///< mapped bytes, a page multiple (the guard page follows)
-    std::vector<Page*> pages;   ///< page i backs [i * 4 KiB, (i + 1) * 4 KiB)
+    std::uint64_t bytes;       ///< mapped bytes, a page multiple (the guard page follows)
+    std::vector<Page*> pages;  ///< page i backs [i * 4 KiB, (i + 1) * 4 KiB)
   };
 
   [[nodiscard]] Result<std::uint64_t> take_window(std::uint64_t bytes);
@@ -75,7 +75,7 @@ class VmallocArea {
   std::uint64_t size_;
 
   mutable std::mutex lock_;
-  std::map<std::uint64_t, std::uint64_t> free_;       ///< window offset -> bytes; guarded by lock_
+  std::map<std::uint64_t, std::uint64_t> free_;      ///< window offset -> bytes; guarded by lock_
   std::map<std::uint64_t, Allocation> allocations_;  ///< by window offset; guarded by lock_
 };
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Zone: one memory zone of one NUMA node (machine layer, seed 001): its buddy free lists behind a lock,
-// per-thread order-0 page caches in front of them, and the lowmem reserve that protects it.
+// Zone: one memory zone of one NUMA node (machine layer, seed 001): its buddy free lists behind a
+// lock, per-thread order-0 page caches in front of them, and the lowmem reserve that protects it.
 #pragma once
 
 #include <array>
@@ -13,7 +13,6 @@
 #include "dmakit/core/stats.h"
 #include "dmakit/machine/buddy_allocator.h"
 #include "dmakit/machine/memory_layout.h"
-
 
 namespace dmakit::machine {
 
@@ -55,7 +54,8 @@ class Zone {
   /// lowmem reserve for it untouched.
   [[nodiscard]] Page* alloc(unsigned order, ZoneKind highest);
 
-  /// Returns a block taken from this zone. Precondition: `page` heads an allocated block of `order`.
+  /// Returns a block taken from this zone. Precondition: `page` heads an allocated block of
+  /// `order`.
   void free(Page* page, unsigned order);
 
   /// Pages this zone keeps back from requests whose highest zone is `highest` (Linux's
@@ -67,7 +67,8 @@ class Zone {
     lowmem_reserve_[static_cast<unsigned>(highest)] = pages;
   }
 
-  /// Free pages on the buddy lists (not counting the page caches). Lock-free; may be momentarily stale.
+  /// Free pages on the buddy lists (not counting the page caches). Lock-free; may be momentarily
+  /// stale.
   [[nodiscard]] std::uint64_t free_pages() const {
     return free_pages_.load(std::memory_order_relaxed);
   }
@@ -94,8 +95,8 @@ class Zone {
   Page* alloc_cached(unsigned order, ZoneKind highest);
   void free_cached(Page* page, unsigned order);
   void trim_locked(PageCache& cache, unsigned first_order, std::uint64_t pages);
-  /// False when taking `pages` would cut into the reserve a request with highest zone `highest` must
-  /// leave here. Emptiness is the buddy lists' business, not this check's.
+  /// False when taking `pages` would cut into the reserve a request with highest zone `highest`
+  /// must leave here. Emptiness is the buddy lists' business, not this check's.
   [[nodiscard]] bool may_take(std::uint64_t pages, ZoneKind highest) const;
   Page* alloc_locked(unsigned order);
   void free_locked(Page* page, unsigned order);
@@ -108,7 +109,7 @@ class Zone {
   unsigned cache_high_;   ///< most pages a cache holds before it gives a batch back
 
   mutable std::mutex lock_;
-  BuddyAllocator buddy_;  ///< guarded by lock_
+  BuddyAllocator buddy_;                      ///< guarded by lock_
   std::atomic<std::uint64_t> free_pages_{0};  ///< mirrors buddy_.free_pages() for lock-free reads
   std::array<std::uint64_t, kZoneKinds> lowmem_reserve_{};
   std::unique_ptr<PageCache[]> caches_;
