@@ -19,6 +19,21 @@ ZoneKind highest_zone(Gfp gfp) {
   return ZoneKind::Normal;
 }
 
+// Visits the zones a request may use in zonelist order, visit(zone, step) with step 0 on the
+// preferred node: the preferred node's zones from `highest` downwards, then each other node's,
+// until visit returns true.
+template <class Visit>
+void for_each_candidate(std::span<const NumaNode> nodes, unsigned preferred, unsigned nodes_to_try,
+                        ZoneKind highest, Visit&& visit) {
+  for (unsigned step = 0; step < nodes_to_try; ++step) {
+    const NumaNode& node = nodes[(preferred + step) % nodes.size()];
+    for (int k = static_cast<int>(highest); k >= 0; --k) {
+      Zone* zone = node.zone(static_cast<ZoneKind>(k));
+      if (zone != nullptr && visit(*zone, step)) return;
+    }
+  }
+}
+
 }  // namespace
 
 void set_thread_node(unsigned node) { current_node = node; }
@@ -45,34 +60,31 @@ Result<Page*> PageAllocator::alloc_pages(Gfp gfp, unsigned order, int node) {
 
   // Second pass after draining the page caches, where other threads may hold the last free pages
   // (Linux drains its per-CPU lists before it gives up).
-  for (int pass = 0; pass < 2; ++pass) {
+  Page* page = nullptr;
+  for (int pass = 0; pass < 2 && page == nullptr; ++pass) {
     if (pass == 1) drain_caches();
-    for (unsigned step = 0; step < nodes_to_try; ++step) {
-      const NumaNode& candidate = nodes_[(preferred + step) % node_count];
-      for (int k = static_cast<int>(highest); k >= 0; --k) {
-        Zone* zone = candidate.zone(static_cast<ZoneKind>(k));
-        if (zone == nullptr || zone->present_pages() == 0) continue;
-        Page* page = zone->alloc(order, highest);
-        if (page == nullptr) continue;
-        allocations_.add();
-        (step == 0 ? node_hits_ : node_misses_).add();
-        if (k != static_cast<int>(highest)) zone_fallbacks_.add();
-        if (gfp.has(Gfp::kZero)) std::memset(memory_.page_address(page), 0, kPageSize << order);
-        return page;
-      }
-    }
+    for_each_candidate(nodes_, preferred, nodes_to_try, highest, [&](Zone& zone, unsigned step) {
+      if (zone.present_pages() == 0) return false;
+      page = zone.alloc(order, highest);
+      if (page == nullptr) return false;
+      allocations_.add();
+      (step == 0 ? node_hits_ : node_misses_).add();
+      if (zone.kind() != highest) zone_fallbacks_.add();
+      return true;
+    });
+  }
+  if (page != nullptr) {
+    if (gfp.has(Gfp::kZero)) std::memset(memory_.page_address(page), 0, kPageSize << order);
+    return page;
   }
 
   failures_.add();
   std::string tried;
-  for (unsigned step = 0; step < nodes_to_try; ++step) {
-    const NumaNode& candidate = nodes_[(preferred + step) % node_count];
-    for (int k = static_cast<int>(highest); k >= 0; --k) {
-      if (const Zone* zone = candidate.zone(static_cast<ZoneKind>(k)); zone != nullptr)
-        tried += fmt::format("{}node {} {}", tried.empty() ? "" : ", ", candidate.id,
-                             zone_kind_name(zone->kind()));
-    }
-  }
+  for_each_candidate(nodes_, preferred, nodes_to_try, highest, [&](Zone& zone, unsigned) {
+    tried += fmt::format("{}node {} {}", tried.empty() ? "" : ", ", zone.node(),
+                         zone_kind_name(zone.kind()));
+    return false;
+  });
   return fail(Errc::NoMemory, "no free order-{} block at or below zone {} (tried: {})", order,
               zone_kind_name(highest), tried.empty() ? "no such zone on this machine" : tried);
 }
