@@ -35,7 +35,7 @@ Machine::Machine(const MachineConfig& config)
   for (const ZoneSpan& span : layout_.zones) {
     auto zone = std::make_unique<Zone>(static_cast<unsigned>(zones_.size()), span,
                                        memory_->mem_map(), config_);
-    for (const PhysRange& ram : layout_.ram) {
+    for (const PhysRange& ram : layout_.zone_ram()) {
       const PhysAddr start = std::max(ram.start, span.span.start);
       const PhysAddr end = std::min(ram.end, span.span.end);
       if (start < end) zone->add_free_range(phys_to_pfn(start), phys_to_pfn(end));
@@ -46,7 +46,8 @@ Machine::Machine(const MachineConfig& config)
   }
   for (const NumaNode& node : nodes_) set_lowmem_reserves(node, config_.lowmem_reserve_ratio);
 
-  page_allocator_ = std::make_unique<PageAllocator>(*memory_, zone_ptrs_, nodes_);
+  page_allocator_ =
+      std::make_unique<PageAllocator>(*memory_, zone_ptrs_, nodes_, layout_.mask_pool);
   vmalloc_ = std::make_unique<VmallocArea>(*memory_, *page_allocator_, config_.vmalloc_size);
 }
 

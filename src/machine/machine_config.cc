@@ -44,6 +44,12 @@ unsigned unsigned_of(const YAML::Node& node, const std::string& field) {
   return static_cast<unsigned>(value);
 }
 
+bool bool_of(const YAML::Node& node, const std::string& field) {
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false"))
+    return node.Scalar() == "true";
+  throw ConfigError(field, "expected true or false");
+}
+
 // A zone limit: a size, or `none` / `false` for a machine without that zone.
 std::optional<std::uint64_t> zone_limit_of(const YAML::Node& node, const std::string& field) {
   if (node.IsScalar() && (node.Scalar() == "none" || node.Scalar() == "false")) return std::nullopt;
@@ -58,9 +64,9 @@ PhysRange range_of(const YAML::Node& node, const std::string& field) {
 }
 
 void apply(const YAML::Node& m, MachineConfig& config) {
-  reject_unknown_keys(
-      m, "machine",
-      {"ram", "holes", "nodes", "zones", "lowmem_reserve_ratio", "page_cache", "vmalloc"});
+  reject_unknown_keys(m, "machine",
+                      {"ram", "holes", "nodes", "zones", "lowmem_reserve_ratio", "mask_pool",
+                       "page_cache", "vmalloc"});
   if (m["ram"]) config.ram_size = size_of(m["ram"], "machine.ram");
   if (const YAML::Node holes = m["holes"]) {
     if (!holes.IsSequence()) throw ConfigError("machine.holes", "expected a list of holes");
@@ -104,6 +110,24 @@ void apply(const YAML::Node& m, MachineConfig& config) {
       config.page_cache_batch = unsigned_of(cache["batch"], "machine.page_cache.batch");
     if (cache["high"])
       config.page_cache_high = unsigned_of(cache["high"], "machine.page_cache.high");
+  }
+  if (const YAML::Node pool = m["mask_pool"]) {
+    reject_unknown_keys(pool, "machine.mask_pool", {"size", "force", "search", "wait_timeout_ms"});
+    if (pool["size"]) config.mask_pool_size = size_of(pool["size"], "machine.mask_pool.size");
+    if (pool["force"]) config.mask_pool_force = bool_of(pool["force"], "machine.mask_pool.force");
+    if (const YAML::Node search = pool["search"]) {
+      const std::string name = search.IsScalar() ? search.Scalar() : "";
+      if (name == "next-fit")
+        config.mask_pool_search = MaskPoolSearch::NextFit;
+      else if (name == "top-down")
+        config.mask_pool_search = MaskPoolSearch::TopDown;
+      else
+        throw ConfigError("machine.mask_pool.search",
+                          fmt::format("'{}' is not next-fit or top-down", name));
+    }
+    if (pool["wait_timeout_ms"])
+      config.mask_pool_wait_timeout = std::chrono::milliseconds(
+          unsigned_of(pool["wait_timeout_ms"], "machine.mask_pool.wait_timeout_ms"));
   }
   if (m["vmalloc"]) config.vmalloc_size = size_of(m["vmalloc"], "machine.vmalloc");
 }

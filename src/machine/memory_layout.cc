@@ -135,6 +135,23 @@ std::vector<PhysRange> plan_nodes(const MachineConfig& config, const MemoryLayou
   return nodes;
 }
 
+PhysRange plan_mask_pool(const MachineConfig& config, const MemoryLayout& layout) {
+  constexpr std::uint64_t kMaxPool = 2 * kGiB;  // the 2008 patches' MASK_ZONE_LIMIT
+  const std::uint64_t size = config.mask_pool_size;
+  if (size == 0) return {};
+  check_page_aligned("machine.mask_pool.size", size);
+  const PhysRange first = layout.ram.front();
+  if (size > kMaxPool || size >= config.ram_size || size > first.size())
+    throw ConfigError("machine.mask_pool.size",
+                      fmt::format("{} must be at most 2 GiB, less than the RAM, and fit in the "
+                                  "first RAM range {}",
+                                  format_size(size), range_text(first)));
+  if (config.zone_dma_limit)
+    throw ConfigError("machine.zones.dma",
+                      "the mask pool replaces ZONE_DMA: set mask_pool.size to 0 to keep the zone");
+  return {first.start, first.start + size};
+}
+
 std::vector<ZoneSpan> plan_zones(const MachineConfig& config, const MemoryLayout& layout) {
   const auto& dma = config.zone_dma_limit;
   const auto& dma32 = config.zone_dma32_limit;
@@ -166,7 +183,7 @@ std::vector<ZoneSpan> plan_zones(const MachineConfig& config, const MemoryLayout
       const std::uint64_t start = std::clamp(k.start, n.start.value(), n.end.value());
       const std::uint64_t end = std::clamp(k.end, n.start.value(), n.end.value());
       const PhysRange span{PhysAddr(start), PhysAddr(end)};
-      zones.push_back({k.kind, node, span, layout.ram_bytes_in(span) / kPageSize});
+      zones.push_back({k.kind, node, span, layout.zone_ram_bytes_in(span) / kPageSize});
     }
   }
   return zones;
@@ -203,6 +220,27 @@ std::string_view zone_kind_name(ZoneKind kind) {
   return "?";
 }
 
+std::vector<PhysRange> MemoryLayout::zone_ram() const {
+  std::vector<PhysRange> ranges;
+  for (const PhysRange& r : ram) {
+    if (!r.overlaps(mask_pool)) {
+      ranges.push_back(r);
+      continue;
+    }
+    if (r.start < mask_pool.start) ranges.push_back({r.start, mask_pool.start});
+    if (mask_pool.end < r.end) ranges.push_back({mask_pool.end, r.end});
+  }
+  return ranges;
+}
+
+std::uint64_t MemoryLayout::zone_ram_bytes_in(PhysRange range) const {
+  std::uint64_t bytes = ram_bytes_in(range);
+  const PhysAddr start = std::max(mask_pool.start, range.start);
+  const PhysAddr end = std::min(mask_pool.end, range.end);
+  if (start < end) bytes -= end - start;
+  return bytes;
+}
+
 std::uint64_t MemoryLayout::ram_bytes_in(PhysRange range) const {
   std::uint64_t bytes = 0;
   for (const PhysRange& r : ram) {
@@ -226,6 +264,7 @@ MemoryLayout MemoryLayout::plan(const MachineConfig& config) {
   layout.ram = place_ram(config.ram_size, layout.holes);
   layout.ram_end = layout.ram.back().end;
   layout.nodes = plan_nodes(config, layout);
+  layout.mask_pool = plan_mask_pool(config, layout);
   layout.zones = plan_zones(config, layout);
   return layout;
 }

@@ -40,8 +40,8 @@ void set_thread_node(unsigned node) { current_node = node; }
 unsigned thread_node() { return current_node; }
 
 PageAllocator::PageAllocator(const PhysMemory& memory, std::span<Zone* const> zones,
-                             std::span<const NumaNode> nodes)
-    : memory_(memory), zones_(zones), nodes_(nodes) {}
+                             std::span<const NumaNode> nodes, PhysRange mask_pool)
+    : memory_(memory), zones_(zones), nodes_(nodes), mask_pool_(mask_pool) {}
 
 Result<Page*> PageAllocator::alloc_pages(Gfp gfp, unsigned order, int node) {
   if (order > kMaxOrder)
@@ -52,6 +52,8 @@ Result<Page*> PageAllocator::alloc_pages(Gfp gfp, unsigned order, int node) {
   if (node < kLocalNode || node >= static_cast<int>(nodes_.size()))
     return fail(Errc::InvalidArgument, "node {} does not exist (machine has {} nodes)", node,
                 nodes_.size());
+  // GFP_DMA on a machine whose ZONE_DMA became a mask pool (the 2008 patches' compatibility hook).
+  if (gfp.has(Gfp::kDma) && mask_zone_ != nullptr) return mask_zone_->alloc_dma_pages(gfp, order);
   const unsigned node_count = static_cast<unsigned>(nodes_.size());
   const unsigned preferred =
       node == kLocalNode ? thread_node() % node_count : static_cast<unsigned>(node);
@@ -107,6 +109,9 @@ Status PageAllocator::check_allocated(const Page* page, unsigned order) const {
 }
 
 Status PageAllocator::free_pages(Page* page, unsigned order) {
+  if (mask_zone_ != nullptr && page != nullptr && memory_.owns(page) &&
+      mask_pool_.contains(memory_.page_to_phys(page)))
+    return mask_zone_->free_pool_pages(page, std::uint64_t{1} << order);
   if (Status ok = check_allocated(page, order); !ok) return ok;
   zones_[page->zone_id]->free(page, order);
   return {};

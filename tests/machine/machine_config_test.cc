@@ -26,6 +26,7 @@ machine:
     - {name: low, start: 640KiB, end: 1MiB}
   nodes: 2
   zones: {dma: none, dma32: 2GiB}
+  mask_pool: {size: 0}
   lowmem_reserve_ratio: {dma: 128, dma32: 0}
   page_cache: {shards: 4, batch: 8, high: 64}
   vmalloc: 256MiB
@@ -50,7 +51,21 @@ TEST(MachineConfig, KeysNotGivenKeepTheirDefaults) {
   EXPECT_EQ(c.ram_size, kGiB);
   ASSERT_EQ(c.holes.size(), 1u);
   EXPECT_EQ(c.holes[0].name, "pci");
-  EXPECT_EQ(c.zone_dma_limit, 16 * kMiB);
+  EXPECT_FALSE(c.zone_dma_limit.has_value());
+  EXPECT_EQ(c.mask_pool_size, 16 * kMiB);
+}
+
+TEST(MachineConfig, ParsesTheMaskPool) {
+  const MachineConfig c = parse_machine_config(R"(
+machine:
+  mask_pool: {size: 64MiB, force: true, search: top-down, wait_timeout_ms: 250}
+)");
+  EXPECT_EQ(c.mask_pool_size, 64 * kMiB);
+  EXPECT_TRUE(c.mask_pool_force);
+  EXPECT_EQ(c.mask_pool_search, MaskPoolSearch::TopDown);
+  EXPECT_EQ(c.mask_pool_wait_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(error_field("machine: {mask_pool: {search: best-fit}}"), "machine.mask_pool.search");
+  EXPECT_EQ(error_field("machine: {mask_pool: {force: maybe}}"), "machine.mask_pool.force");
 }
 
 TEST(MachineConfig, EmptyHoleListRemovesThePciHole) {
@@ -95,6 +110,10 @@ TEST(MachineConfig, ShippedExampleDescribesTheDefaultMachine) {
   EXPECT_EQ(shipped.page_cache_batch, defaults.page_cache_batch);
   EXPECT_EQ(shipped.page_cache_high, defaults.page_cache_high);
   EXPECT_EQ(shipped.vmalloc_size, defaults.vmalloc_size);
+  EXPECT_EQ(shipped.mask_pool_size, defaults.mask_pool_size);
+  EXPECT_EQ(shipped.mask_pool_force, defaults.mask_pool_force);
+  EXPECT_EQ(shipped.mask_pool_search, defaults.mask_pool_search);
+  EXPECT_EQ(shipped.mask_pool_wait_timeout, defaults.mask_pool_wait_timeout);
 }
 
 TEST(MachineConfig, MissingFileIsAConfigError) {

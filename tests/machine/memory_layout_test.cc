@@ -33,16 +33,46 @@ TEST(MemoryLayout, DefaultMachinePutsThePciHoleRamAbove4GiB) {
   EXPECT_EQ(layout.ram_bytes_in({PhysAddr(0), PhysAddr(16 * kGiB)}), 8 * kGiB);
 }
 
-TEST(MemoryLayout, DefaultZonesAreDmaDma32AndNormal) {
+TEST(MemoryLayout, DefaultMachineHasAMaskPoolInPlaceOfZoneDma) {
   const MemoryLayout layout = MemoryLayout::plan({});
+  EXPECT_EQ(layout.mask_pool, (PhysRange{PhysAddr(0), PhysAddr(16 * kMiB)}));
+  ASSERT_EQ(layout.zones.size(), 2u);
+  EXPECT_EQ(layout.zones[0].kind, ZoneKind::Dma32);
+  EXPECT_EQ(layout.zones[0].span, (PhysRange{PhysAddr(0), PhysAddr(4 * kGiB)}));
+  // The pool is out of the zone: its pages are not the zone's.
+  EXPECT_EQ(layout.zones[0].present_pages, (3 * kGiB - 16 * kMiB) / kPageSize);
+  EXPECT_EQ(layout.zones[1].kind, ZoneKind::Normal);
+  EXPECT_EQ(layout.zones[1].present_pages, 5 * kGiB / kPageSize);
+  ASSERT_EQ(layout.zone_ram().size(), 2u);
+  EXPECT_EQ(layout.zone_ram()[0].start, PhysAddr(16 * kMiB));
+}
+
+TEST(MemoryLayout, WithoutAMaskPoolZoneDmaCanBeConfigured) {
+  MachineConfig config;
+  config.mask_pool_size = 0;
+  config.zone_dma_limit = 16 * kMiB;
+  const MemoryLayout layout = MemoryLayout::plan(config);
+  EXPECT_TRUE(layout.mask_pool.empty());
   ASSERT_EQ(layout.zones.size(), 3u);
   EXPECT_EQ(layout.zones[0].kind, ZoneKind::Dma);
   EXPECT_EQ(layout.zones[0].span, (PhysRange{PhysAddr(0), PhysAddr(16 * kMiB)}));
-  EXPECT_EQ(layout.zones[1].kind, ZoneKind::Dma32);
   EXPECT_EQ(layout.zones[1].span, (PhysRange{PhysAddr(16 * kMiB), PhysAddr(4 * kGiB)}));
-  EXPECT_EQ(layout.zones[1].present_pages, (3 * kGiB - 16 * kMiB) / kPageSize);
-  EXPECT_EQ(layout.zones[2].kind, ZoneKind::Normal);
-  EXPECT_EQ(layout.zones[2].present_pages, 5 * kGiB / kPageSize);
+}
+
+TEST(MemoryLayout, MaskPoolAndZoneDmaExcludeEachOther) {
+  MachineConfig config;
+  config.zone_dma_limit = 16 * kMiB;
+  expect_config_error(config, "machine.zones.dma", "replaces ZONE_DMA");
+}
+
+TEST(MemoryLayout, MaskPoolUpToTwoGiBInsideTheFirstRamRange) {
+  MachineConfig config;
+  config.mask_pool_size = kGiB;
+  EXPECT_EQ(MemoryLayout::plan(config).mask_pool.size(), kGiB);
+  config.mask_pool_size = 3 * kGiB;
+  expect_config_error(config, "machine.mask_pool.size", "at most 2 GiB");
+  config.mask_pool_size = kGiB + 1;
+  expect_config_error(config, "machine.mask_pool.size", "page size");
 }
 
 TEST(MemoryLayout, SmallMachineHasNoRamAbove32Bits) {
@@ -51,15 +81,16 @@ TEST(MemoryLayout, SmallMachineHasNoRamAbove32Bits) {
   const MemoryLayout layout = MemoryLayout::plan(config);
   ASSERT_EQ(layout.ram.size(), 1u);
   EXPECT_EQ(layout.ram_end, PhysAddr(2 * kGiB));
-  EXPECT_EQ(layout.zones[2].present_pages, 0u);
+  EXPECT_EQ(layout.zones[1].kind, ZoneKind::Normal);
+  EXPECT_EQ(layout.zones[1].present_pages, 0u);
 }
 
 TEST(MemoryLayout, ZonesCanBeAbsent) {
   MachineConfig config;
-  config.zone_dma_limit.reset();
+  config.zone_dma32_limit.reset();
   const MemoryLayout layout = MemoryLayout::plan(config);
-  ASSERT_EQ(layout.zones.size(), 2u);
-  EXPECT_EQ(layout.zones[0].kind, ZoneKind::Dma32);
+  ASSERT_EQ(layout.zones.size(), 1u);
+  EXPECT_EQ(layout.zones[0].kind, ZoneKind::Normal);
   EXPECT_EQ(layout.zones[0].span.start, PhysAddr(0));
 }
 
@@ -71,10 +102,9 @@ TEST(MemoryLayout, NodeCountSplitsRamEvenlyOn4MiBBoundaries) {
   EXPECT_EQ(layout.ram_bytes_in(layout.nodes[0]), 4 * kGiB);
   EXPECT_EQ(layout.ram_bytes_in(layout.nodes[1]), 4 * kGiB);
   EXPECT_EQ(layout.nodes[0].end, PhysAddr(5 * kGiB));  // 3 GiB below the hole, 1 GiB above
-  // Node 1 lies wholly above 4 GiB: its DMA and DMA32 zones are empty.
-  EXPECT_EQ(layout.zones[3].present_pages, 0u);
-  EXPECT_EQ(layout.zones[4].present_pages, 0u);
-  EXPECT_EQ(layout.zones[5].present_pages, 4 * kGiB / kPageSize);
+  // Node 1 lies wholly above 4 GiB: its DMA32 zone is empty.
+  EXPECT_EQ(layout.zones[2].present_pages, 0u);
+  EXPECT_EQ(layout.zones[3].present_pages, 4 * kGiB / kPageSize);
 }
 
 TEST(MemoryLayout, ExplicitNodesMustCoverAllRam) {
@@ -121,9 +151,11 @@ TEST(MemoryLayout, RejectsOverlappingAndEmptyHoles) {
 
 TEST(MemoryLayout, RejectsZoneLimitsOutOfOrder) {
   MachineConfig config;
+  config.mask_pool_size = 0;
+  config.zone_dma_limit = 16 * kMiB;
   config.zone_dma32_limit = 8 * kMiB;
   expect_config_error(config, "machine.zones.dma32", "must be above zones.dma");
-  config = {};
+  config.zone_dma32_limit = 4 * kGiB;
   config.zone_dma_limit = 0;
   expect_config_error(config, "machine.zones.dma", "above 0");
 }
@@ -131,6 +163,7 @@ TEST(MemoryLayout, RejectsZoneLimitsOutOfOrder) {
 TEST(MemoryLayout, RejectsTooManyNodesForTheRam) {
   MachineConfig config;
   config.ram_size = 8 * kMiB;
+  config.mask_pool_size = 0;
   config.holes.clear();
   config.node_count = 4;
   expect_config_error(config, "machine.nodes", "cannot split");

@@ -15,6 +15,8 @@ class Gfp {
     kDma32 = 1u << 1,     ///< highest allowed zone is ZONE_DMA32 (GFP_DMA32)
     kZero = 1u << 2,      ///< fill the memory with zeroes (__GFP_ZERO)
     kThisNode = 1u << 3,  ///< only the preferred node, no fallback (__GFP_THISNODE)
+    kWait = 1u << 4,      ///< may block until memory is freed (__GFP_WAIT); never in atomic context
+    kNoWarn = 1u << 5,    ///< do not report a failure (__GFP_NOWARN)
   };
 
   constexpr Gfp() = default;
@@ -42,6 +44,8 @@ inline constexpr Gfp kGfpDma{Gfp::kDma};
 inline constexpr Gfp kGfpDma32{Gfp::kDma32};
 inline constexpr Gfp kGfpZero{Gfp::kZero};
 inline constexpr Gfp kGfpThisNode{Gfp::kThisNode};
+inline constexpr Gfp kGfpWait{Gfp::kWait};
+inline constexpr Gfp kGfpNoWarn{Gfp::kNoWarn};
 
 constexpr Gfp operator|(Gfp::Bit a, Gfp::Bit b) { return Gfp(a) | Gfp(b); }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,9 +21,16 @@ struct MemoryHole {
   PhysRange range;
 };
 
+/// How the mask allocator searches its pool for a free run (seed 003, reference section 9.4).
+enum class MaskPoolSearch : std::uint8_t {
+  NextFit,  ///< the seed's description: a cursor cycles upwards; above the mask, wrap to the low
+            ///< end
+  TopDown,  ///< the 2008 patches: next-fit downwards from the top of the caller's allowed window
+};
+
 /// The configuration of a Machine. Defaults describe an 8 GiB single-node x86-64 machine: the PCI
-/// hole from 3 GiB to 4 GiB with the RAM that would sit there placed above 4 GiB, ZONE_DMA below 16
-/// MiB and ZONE_DMA32 below 4 GiB (seed 001).
+/// hole from 3 GiB to 4 GiB with the RAM that would sit there placed above 4 GiB, a 16 MiB mask
+/// pool at the bottom of RAM in place of ZONE_DMA (seed 003) and ZONE_DMA32 below 4 GiB (seed 001).
 struct MachineConfig {
   static constexpr std::uint64_t kMaxRam = 4 * kTiB;
 
@@ -38,8 +46,9 @@ struct MachineConfig {
   unsigned node_count = 1;
 
   /// Upper limits of ZONE_DMA and ZONE_DMA32 (exclusive). nullopt: the zone does not exist, as on
-  /// architectures without it; requests that name it then fall to the zones below.
-  std::optional<std::uint64_t> zone_dma_limit = 16 * kMiB;
+  /// architectures without it; requests that name it then fall to the zones below. ZONE_DMA and a
+  /// mask pool exclude each other: the pool replaces the zone.
+  std::optional<std::uint64_t> zone_dma_limit;
   std::optional<std::uint64_t> zone_dma32_limit = 4 * kGiB;
 
   /// Linux's lowmem_reserve_ratio for ZONE_DMA and ZONE_DMA32: a request that may use a higher zone
@@ -53,6 +62,16 @@ struct MachineConfig {
   /// Pages moved between a page cache and the buddy lists at once, and the most a cache holds.
   unsigned page_cache_batch = 31;
   unsigned page_cache_high = 186;
+
+  /// Bytes at the bottom of RAM taken out of the zones at boot for the mask allocator (seed 003),
+  /// a page multiple up to 2 GiB inside the first RAM range; 0 for no pool.
+  std::uint64_t mask_pool_size = 16 * kMiB;
+  /// Send every mask allocation to the pool, never to the normal allocator first (2008's
+  /// maskzone=force), to test drivers against the pool alone.
+  bool mask_pool_force = false;
+  MaskPoolSearch mask_pool_search = MaskPoolSearch::NextFit;
+  /// How long a mask allocation that may wait blocks for a free before it fails.
+  std::chrono::milliseconds mask_pool_wait_timeout{5000};
 
   /// Host address space reserved for the vmalloc-like area (virtually contiguous, physically
   /// scattered allocations).

@@ -34,16 +34,22 @@ struct MemoryLayout {
   std::vector<MemoryHole> holes;  ///< holes, ascending
   std::vector<PhysRange> nodes;   ///< node i's physical range; together they cover all RAM
   std::vector<ZoneSpan> zones;    ///< for each node, its configured zones from Dma to Normal
-  PhysAddr ram_end;               ///< one past the highest RAM byte
+  PhysRange mask_pool;  ///< RAM taken out of the zones for the mask allocator; may be empty
+  PhysAddr ram_end;     ///< one past the highest RAM byte
 
   /// Validates `config` and lays the machine out. Throws ConfigError naming the field and the
   /// value: RAM size zero, unaligned or above MachineConfig::kMaxRam; holes unaligned, empty or
   /// overlapping; nodes overlapping, unaligned, without RAM, or not covering all RAM; zone limits
-  /// unaligned or not ascending; lowmem ratios or page-cache sizes that cannot work.
+  /// unaligned or not ascending; a mask pool unaligned, too large or beside a ZONE_DMA; page-cache
+  /// sizes that cannot work.
   static MemoryLayout plan(const MachineConfig& config);
 
   /// Bytes of RAM inside `range`.
   [[nodiscard]] std::uint64_t ram_bytes_in(PhysRange range) const;
+  /// The RAM the zones manage: every RAM range less the mask pool.
+  [[nodiscard]] std::vector<PhysRange> zone_ram() const;
+  /// Bytes of zone-managed RAM inside `range`.
+  [[nodiscard]] std::uint64_t zone_ram_bytes_in(PhysRange range) const;
 };
 
 }  // namespace dmakit::machine

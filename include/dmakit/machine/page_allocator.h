@@ -11,6 +11,7 @@
 #include "dmakit/core/result.h"
 #include "dmakit/core/stats.h"
 #include "dmakit/machine/gfp.h"
+#include "dmakit/machine/mask_zone.h"
 #include "dmakit/machine/phys_memory.h"
 #include "dmakit/machine/zone.h"
 
@@ -46,17 +47,22 @@ struct PageAllocatorStats {
 /// tried on the preferred node from that zone downwards, never upwards (a GFP_KERNEL request may
 /// end in ZONE_DMA32 or ZONE_DMA, a GFP_DMA32 one never in ZONE_NORMAL), then on the other nodes in
 /// order of distance (ascending node id after the preferred one), unless Gfp::kThisNode. A request
-/// that falls back into a lower zone must leave that zone's lowmem reserve free.
+/// that falls back into a lower zone must leave that zone's lowmem reserve free. On a machine with
+/// a mask pool, GFP_DMA requests and frees of pool pages go to the attached MaskZone (seed 003).
 ///
 /// Thread-safe. Owned by the Machine; the zones and PhysMemory must outlive it.
 class PageAllocator {
  public:
   PageAllocator(const PhysMemory& memory, std::span<Zone* const> zones,
-                std::span<const NumaNode> nodes);
+                std::span<const NumaNode> nodes, PhysRange mask_pool);
+
+  /// Routes GFP_DMA requests and frees of pages in the mask pool to `zone` (null detaches). The
+  /// zone must outlive its attachment; attach before allocating from several threads.
+  void attach_mask_zone(MaskZone* zone) { mask_zone_ = zone; }
 
   /// A block of 2^order pages (order <= kMaxOrder). Errors: InvalidArgument (order too large, both
   /// kDma and kDma32, node out of range), NoMemory (no allowed zone has a block; the message names
-  /// the zones tried).
+  /// the zones tried). kWait and kNoWarn matter only to the mask zone: the zones never block.
   [[nodiscard]] Result<Page*> alloc_pages(Gfp gfp, unsigned order, int node = kLocalNode);
 
   /// Returns a block from alloc_pages(). InvalidArgument, with nothing freed, when `page` does not
@@ -90,6 +96,8 @@ class PageAllocator {
   const PhysMemory& memory_;
   std::span<Zone* const> zones_;
   std::span<const NumaNode> nodes_;
+  PhysRange mask_pool_;
+  MaskZone* mask_zone_ = nullptr;
 
   Counter allocations_;
   Counter failures_;
