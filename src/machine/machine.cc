@@ -62,6 +62,13 @@ Result<PhysAddr> Machine::virt_to_phys(const void* ptr) const {
   return memory_->virt_to_phys(ptr);
 }
 
+unsigned Machine::node_of(PhysAddr addr) const {
+  for (const NumaNode& node : nodes_) {
+    if (node.span.contains(addr)) return node.id;
+  }
+  return 0;
+}
+
 void Machine::validate() const { page_allocator_->validate(); }
 
 }  // namespace dmakit::machine

@@ -58,6 +58,8 @@ class Machine {
   [[nodiscard]] PhysAddr page_to_phys(const Page* page) const {
     return memory_->page_to_phys(page);
   }
+  /// The node whose span holds `addr` (node 0 for an address outside every node).
+  [[nodiscard]] unsigned node_of(PhysAddr addr) const;
   [[nodiscard]] std::byte* page_address(const Page* page) const {
     return memory_->page_address(page);
   }
