@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.h"
+#include "dmakit/alloc/mask_allocator.h"
 #include "dmakit/machine/machine.h"
 
 namespace dmakit::cli {
@@ -38,7 +39,30 @@ nlohmann::json zone_json(const Zone& zone) {
   return j;
 }
 
-nlohmann::json layout_json(const Machine& m) {
+std::string_view search_name(machine::MaskPoolSearch search) {
+  return search == machine::MaskPoolSearch::NextFit ? "next-fit" : "top-down";
+}
+
+nlohmann::json mask_pool_json(const Machine& m, const alloc::MaskAllocator* mask) {
+  if (mask == nullptr) return nullptr;
+  const alloc::MaskAllocatorStats s = mask->stats();
+  nlohmann::json j = range_json(s.pool);
+  j["pages"] = s.pool_pages;
+  j["used_pages"] = s.used_pages;
+  j["largest_free_run_pages"] = s.largest_free_run;
+  j["free_runs"] = s.free_runs;
+  j["search"] = search_name(m.config().mask_pool_search);
+  j["force"] = m.config().mask_pool_force;
+  j["counters"] = {{"served_by_normal", s.served_by_normal},
+                   {"normal_above_mask", s.normal_above_mask},
+                   {"served_by_pool", s.served_by_pool},
+                   {"wraps", s.wraps},
+                   {"failures", s.failures},
+                   {"waits", s.waits}};
+  return j;
+}
+
+nlohmann::json layout_json(const Machine& m, const alloc::MaskAllocator* mask) {
   nlohmann::json ram = nlohmann::json::array();
   for (const PhysRange& r : m.layout().ram) ram.push_back(range_json(r));
   nlohmann::json holes = nlohmann::json::array();
@@ -66,10 +90,29 @@ nlohmann::json layout_json(const Machine& m) {
             {"ram", ram},
             {"holes", holes},
             {"nodes", nodes},
+            {"mask_pool", mask_pool_json(m, mask)},
             {"vmalloc", {{"window_bytes", m.config().vmalloc_size}}}}}};
 }
 
-void print_layout(const Machine& m) {
+void print_mask_pool(const Machine& m, const alloc::MaskAllocator* mask) {
+  if (mask == nullptr) {
+    fmt::print("\nmask pool: none (ZONE_DMA serves GFP_DMA)\n");
+    return;
+  }
+  const alloc::MaskAllocatorStats s = mask->stats();
+  fmt::print("\nmask pool: {} - {}, {} ({} pages), {} search{}\n", format_addr(s.pool.start.value()),
+             format_addr(s.pool.end.value()), format_size(s.pool.size()), s.pool_pages,
+             search_name(m.config().mask_pool_search),
+             m.config().mask_pool_force ? ", forced" : "");
+  fmt::print("  used {} pages, {} free runs, largest {} pages\n", s.used_pages, s.free_runs,
+             s.largest_free_run);
+  fmt::print(
+      "  served by normal allocator {}, normal result above mask {}, served by pool {}, wraps {}, "
+      "failures {}, waits {}\n",
+      s.served_by_normal, s.normal_above_mask, s.served_by_pool, s.wraps, s.failures, s.waits);
+}
+
+void print_layout(const Machine& m, const alloc::MaskAllocator* mask) {
   const auto& layout = m.layout();
   fmt::print("machine: {} of RAM, {} node(s), {} pages\n\n", format_size(m.ram_size()),
              m.nodes().size(), format_size(kPageSize));
@@ -110,6 +153,7 @@ void print_layout(const Machine& m) {
       fmt::print("\n");
     }
   }
+  print_mask_pool(m, mask);
   fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
 }
 
@@ -130,11 +174,13 @@ void add_layout_command(CLI::App& app) {
     const machine::MachineConfig config = options->config.empty()
                                               ? machine::MachineConfig{}
                                               : machine::load_machine_config(options->config);
-    const Machine m(config);
+    Machine m(config);
+    std::unique_ptr<alloc::MaskAllocator> mask;
+    if (!m.layout().mask_pool.empty()) mask = std::make_unique<alloc::MaskAllocator>(m);
     if (options->json)
-      fmt::print("{}\n", layout_json(m).dump(2));
+      fmt::print("{}\n", layout_json(m, mask.get()).dump(2));
     else
-      print_layout(m);
+      print_layout(m, mask.get());
   });
 }
 

@@ -44,12 +44,30 @@ TEST(DmakitLayout, JsonShowsZonesNodesAndThePciHole) {
   EXPECT_EQ(zones[1]["start"], 4ull << 30);
   EXPECT_EQ(zones[1]["free_pages"], (5ull << 30) / 4096);
   EXPECT_EQ(zones[0]["free_blocks_by_order"].size(), 11u);
+  const auto& pool = j["mask_pool"];
+  EXPECT_EQ(pool["start"], 0);
+  EXPECT_EQ(pool["end"], 16ull << 20);
+  EXPECT_EQ(pool["pages"], 4096);
+  EXPECT_EQ(pool["used_pages"], 0);
+  EXPECT_EQ(pool["largest_free_run_pages"], 4096);
+  EXPECT_EQ(pool["search"], "next-fit");
+  EXPECT_EQ(pool["counters"]["served_by_pool"], 0);
+}
+
+TEST(DmakitLayout, MachineWithoutAPoolShowsZoneDma) {
+  const std::string path = ::testing::TempDir() + "/classic.yaml";
+  std::ofstream(path) << "machine:\n  mask_pool: {size: 0}\n  zones: {dma: 16MiB}\n";
+  const Output out = run("layout --json --config " + path);
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text)["machine"];
+  EXPECT_TRUE(j["mask_pool"].is_null());
+  EXPECT_EQ(j["nodes"][0]["zones"][0]["kind"], "DMA");
 }
 
 TEST(DmakitLayout, TextNamesEveryZone) {
   const Output out = run("layout");
   ASSERT_EQ(out.exit_code, 0) << out.text;
-  for (const char* word : {"DMA32", "Normal", "hole", "pci"})
+  for (const char* word : {"DMA32", "Normal", "hole", "pci", "mask pool", "served by pool"})
     EXPECT_NE(out.text.find(word), std::string::npos) << word;
 }
 
