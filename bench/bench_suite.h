@@ -13,10 +13,12 @@
 
 namespace dmakit::bench {
 
-/// A subject and the baseline it is measured against, by Google Benchmark name.
+/// A subject and the baseline it is measured against, by Google Benchmark name. The suite's ratio
+/// is its headline comparison's, or the geometric mean of all when none is the headline.
 struct Comparison {
   std::string subject;
   std::string baseline;
+  bool headline = false;
 };
 
 struct Suite {
@@ -33,5 +35,10 @@ std::span<const Suite> suites();
 /// The page allocator suite: order-0 and order-3 alloc+free pairs, one and two threads, against
 /// malloc/free of the same sizes.
 std::vector<Comparison> register_buddy_benchmarks(const machine::MachineConfig& config);
+
+/// The mask allocator suite: alloc+free pairs of 1 to 16 pages with mixed masks at 0%, 50% and 90%
+/// occupancy against a power-of-two buddy over a pool of the same size, with rounding waste; and
+/// tight-mask failures under next-fit and top-down search. Uses its own machines.
+std::vector<Comparison> register_mask_benchmarks(const machine::MachineConfig& config);
 
 }  // namespace dmakit::bench

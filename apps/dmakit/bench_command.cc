@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ namespace {
 struct Measurement {
   double ns_per_op = 0;
   std::int64_t ops = 0;
+  std::map<std::string, double> counters;  ///< the suite's own figures (waste, failures)
 };
 
 // Collects wall time per operation (Google Benchmark's median aggregate when it repeats runs) and
@@ -42,6 +44,7 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
       }
       m.ns_per_op = ns;
       m.ops += run.iterations;
+      for (const auto& [name, counter] : run.counters) m.counters[name] = counter.value;
     }
   }
   const std::map<std::string, Measurement>& results() const { return results_; }
@@ -101,6 +104,8 @@ int run_suite(const Options& options) {
 
   const auto& results = reporter.results();
   double log_sum = 0;
+  std::optional<double> headline;
+  const bench::Comparison* headline_pair = nullptr;
   nlohmann::json ratios = nlohmann::json::array();
   for (const bench::Comparison& c : comparisons) {
     if (!results.contains(c.subject) || !results.contains(c.baseline)) {
@@ -109,28 +114,44 @@ int run_suite(const Options& options) {
     }
     const double ratio = results.at(c.subject).ns_per_op / results.at(c.baseline).ns_per_op;
     log_sum += std::log(ratio);
+    if (c.headline) {
+      headline = ratio;
+      headline_pair = &c;
+    }
     ratios.push_back({{"subject", c.subject}, {"baseline", c.baseline}, {"ratio", ratio}});
   }
-  const double geomean = std::exp(log_sum / static_cast<double>(comparisons.size()));
+  const double ratio =
+      headline.value_or(std::exp(log_sum / static_cast<double>(comparisons.size())));
+  const std::string ratio_text =
+      headline_pair != nullptr
+          ? fmt::format("{} / {}", headline_pair->subject, headline_pair->baseline)
+          : "geometric mean of subject / baseline";
 
   if (options.json) {
     nlohmann::json out = {{"suite", it->name}, {"repetitions", options.repetitions}};
     out["results"] = nlohmann::json::array();
-    for (const auto& [name, m] : results)
-      out["results"].push_back({{"name", name}, {"ns_per_op", m.ns_per_op}, {"ops", m.ops}});
+    for (const auto& [name, m] : results) {
+      nlohmann::json r = {{"name", name}, {"ns_per_op", m.ns_per_op}, {"ops", m.ops}};
+      if (!m.counters.empty()) r["counters"] = m.counters;
+      out["results"].push_back(r);
+    }
     out["comparisons"] = ratios;
-    out["ratio"] = geomean;
+    out["ratio"] = ratio;
+    out["ratio_is"] = ratio_text;
     fmt::print("{}\n", out.dump(2));
     return 0;
   }
   fmt::print("suite {}: {} (median of {} runs; ns = wall time / operations of all threads)\n",
              it->name, it->description, options.repetitions);
-  for (const auto& [name, m] : results)
+  for (const auto& [name, m] : results) {
     fmt::print("  {:<60} {:>10.1f} ns  {:>12} ops\n", name, m.ns_per_op, m.ops);
+    for (const auto& [counter, value] : m.counters)
+      fmt::print("      {} = {:.4g}\n", counter, value);
+  }
   fmt::print("subject / baseline\n");
   for (const auto& r : ratios)
     fmt::print("  {:<60} {:>6.2f}x\n", r["subject"].get<std::string>(), r["ratio"].get<double>());
-  fmt::print("ratio (geometric mean of subject / baseline): {:.2f}\n", geomean);
+  fmt::print("ratio ({}): {:.2f}\n", ratio_text, ratio);
   return 0;
 }
 

@@ -2,30 +2,33 @@
 // The mask allocator (alloc layer; seed 003).
 //
 // The pool is [pool_start, pool_start + pool_pages) pages, bit i of the bitmaps standing for page
-// pool_start + i. `used_` marks allocated pages; `starts_` marks the first page of every allocation,
-// which is what lets a free check its size: an allocation runs from its start bit to the next start
-// bit or the next unused page. A free that names a page without a start bit, or a size that does not
-// end exactly there, is refused and changes nothing.
+// pool_start + i. `used_` marks allocated pages; `starts_` marks the first page of every
+// allocation, which is what lets a free check its size: an allocation runs from its start bit to
+// the next start bit or the next unused page. A free that names a page without a start bit, or a
+// size that does not end exactly there, is refused and changes nothing.
 //
 // A request's window is the pool pages that lie wholly at or below its mask, [0, window). Two
 // searches, chosen per machine:
-//  - next-fit (the seed): a cursor cycles upwards through the pool; the next free run at or after the
+//  - next-fit (the seed): a cursor cycles upwards through the pool; the next free run at or after
+//  the
 //    cursor is taken if it fits in the window, otherwise the search goes back to the low end of the
-//    pool ("wraps"). Short-lived DMA buffers spread over the pool instead of piling up at its bottom.
-//  - top-down (the 2008 patches, reference section 9.4): the cursor is used only when it lies in the
-//    upper half of the caller's window; otherwise, or when nothing is free below it, the search starts
-//    again at the top of the window. Searches run downwards, so the lowest memory stays free for the
-//    tightest masks.
+//    pool ("wraps"). Short-lived DMA buffers spread over the pool instead of piling up at its
+//    bottom.
+//  - top-down (the 2008 patches, reference section 9.4): the cursor is used only when it lies in
+//  the
+//    upper half of the caller's window; otherwise, or when nothing is free below it, the search
+//    starts again at the top of the window. Searches run downwards, so the lowest memory stays free
+//    for the tightest masks.
 // Either way the cursor moves past the run just taken.
 //
-// Two bugs of the 2008 code are not repeated: the page-allocator attempt checks the block's last byte
-// against the mask, not only its first page, and a rejected block is freed, never leaked.
+// Two bugs of the 2008 code are not repeated: the page-allocator attempt checks the block's last
+// byte against the mask, not only its first page, and a rejected block is freed, never leaked.
 #include "dmakit/alloc/mask_allocator.h"
+
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "dmakit/core/config_error.h"
 #include "dmakit/core/mask.h"
@@ -38,7 +41,8 @@ using machine::Page;
 
 namespace {
 
-constexpr std::uint64_t kMinSize = 16;  // smaller sizes are almost surely an order passed by mistake
+constexpr std::uint64_t kMinSize =
+    16;  // smaller sizes are almost surely an order passed by mistake
 
 PhysRange checked_pool(const machine::Machine& machine) {
   const PhysRange pool = machine.layout().mask_pool;
@@ -83,7 +87,8 @@ void MaskAllocator::warn(const std::string& message) {
 }
 
 std::size_t MaskAllocator::window_for(std::uint64_t mask) const {
-  // Pages wholly at or below the mask: frames below (mask + 1) / 4 KiB, without overflowing at 2^64.
+  // Pages wholly at or below the mask: frames below (mask + 1) / 4 KiB, without overflowing at
+  // 2^64.
   const Pfn limit = mask == ~std::uint64_t{0} ? ~Pfn{0} : (mask + 1) >> kPageShift;
   if (limit <= pool_start_pfn_) return 0;
   return static_cast<std::size_t>(std::min<Pfn>(limit - pool_start_pfn_, pool_pages_));
@@ -134,8 +139,8 @@ std::size_t MaskAllocator::take_run_locked(std::size_t pages, std::size_t window
 Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::uint64_t mask,
                                               int node) {
   if (size < kMinSize)
-    return fail(Errc::InvalidArgument,
-                "size {} is under {} bytes: sizes are bytes, not an order", size, kMinSize);
+    return fail(Errc::InvalidArgument, "size {} is under {} bytes: sizes are bytes, not an order",
+                size, kMinSize);
   if (!is_contiguous_mask(mask))
     return fail(Errc::InvalidArgument, "mask {:#x} is not of the form 2^n - 1", mask);
   if (gfp.has(Gfp::kDma) || gfp.has(Gfp::kDma32))
@@ -155,6 +160,8 @@ Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::
 
   const std::size_t window = window_for(mask);
   std::size_t index = PageBitmap::npos;
+  bool room_elsewhere = false;
+  std::size_t used = 0;
   {
     std::unique_lock guard(lock_);
     index = take_run_locked(pages, window);
@@ -166,6 +173,10 @@ Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::
         index = take_run_locked(pages, window);
       if (index == PageBitmap::npos) index = take_run_locked(pages, window);
     }
+    if (index == PageBitmap::npos) {
+      room_elsewhere = used_.find_clear_run(0, pool_pages_, pages) != PageBitmap::npos;
+      used = used_.count();
+    }
   }
   if (index != PageBitmap::npos) {
     served_by_pool_.add();
@@ -175,13 +186,11 @@ Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::
   }
 
   failures_.add();
-  const MaskAllocatorStats now = stats();
-  const bool room_elsewhere = now.largest_free_run >= pages;
   const std::string message = fmt::format(
-      "cannot allocate {} bytes ({} pages) below mask {:#x}: pool {} has {} of {} pages in use, "
-      "largest free run {} pages{}",
-      size, pages, mask, format_size(pool_.size()), now.used_pages, now.pool_pages,
-      now.largest_free_run, room_elsewhere ? ", but not under this mask" : "");
+      "cannot allocate {} bytes ({} pages) below mask {:#x}: pool {} has {} of {} "
+      "pages in use{}",
+      size, pages, mask, format_size(pool_.size()), used, pool_pages_,
+      room_elsewhere ? ", free runs that fit lie above the mask" : "");
   if (!gfp.has(Gfp::kNoWarn)) warn("mask allocator: " + message);
   return std::unexpected(Error{room_elsewhere ? Errc::AboveMask : Errc::NoMemory, message});
 }
@@ -192,12 +201,11 @@ Status MaskAllocator::free_pool_locked(std::size_t index, std::size_t pages) {
                 "frame {:#x} starts no pool allocation (double free or interior page?)",
                 pool_start_pfn_ + index);
   // The allocation ends at the next start bit or the next free page.
-  const std::size_t end = std::min(starts_.next_set(index + 1, pool_pages_),
-                                   used_.next_clear(index + 1, pool_pages_));
+  const std::size_t end =
+      std::min(starts_.next_set(index + 1, pool_pages_), used_.next_clear(index + 1, pool_pages_));
   if (end - index != pages)
-    return fail(Errc::InvalidArgument,
-                "frame {:#x}: freed as {} pages, allocated as {} pages", pool_start_pfn_ + index,
-                pages, end - index);
+    return fail(Errc::InvalidArgument, "frame {:#x}: freed as {} pages, allocated as {} pages",
+                pool_start_pfn_ + index, pages, end - index);
   used_.clear(index, end);
   starts_.clear(index, index + 1);
   return {};
@@ -205,8 +213,8 @@ Status MaskAllocator::free_pool_locked(std::size_t index, std::size_t pages) {
 
 Status MaskAllocator::free_pages_mask(Page* page, std::uint64_t size) {
   if (size < kMinSize)
-    return fail(Errc::InvalidArgument,
-                "size {} is under {} bytes: sizes are bytes, not an order", size, kMinSize);
+    return fail(Errc::InvalidArgument, "size {} is under {} bytes: sizes are bytes, not an order",
+                size, kMinSize);
   if (page == nullptr || !machine_.memory().owns(page))
     return fail(Errc::BadAddress, "page {} is not a frame of this machine",
                 static_cast<const void*>(page));

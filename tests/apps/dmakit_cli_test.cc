@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -101,6 +102,22 @@ TEST(DmakitBench, BuddyPrintsResultsAndARatio) {
   }
   EXPECT_EQ(j["comparisons"].size(), 4u);
   EXPECT_GT(j["ratio"].get<double>(), 0.0);
+}
+
+TEST(DmakitBench, MaskReportsBothAllocatorsSideBySide) {
+  const Output out = run("bench mask --json --min-time 0.01 --repetitions 1");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  std::map<std::string, nlohmann::json> results;
+  for (const auto& r : j["results"]) results[r["name"]] = r;
+  const auto& mask = results.at("BM_MaskAllocator_AllocFree/occupancy:50/search:0");
+  const auto& buddy = results.at("BM_Pow2Buddy_AllocFree/occupancy:50");
+  EXPECT_EQ(mask["counters"]["waste_bytes_per_alloc"], 0.0);
+  EXPECT_GT(buddy["counters"]["waste_bytes_per_alloc"].get<double>(), 0.0);
+  EXPECT_TRUE(
+      results.contains("BM_MaskAllocator_TightMaskFailures/search:1/iterations:1/repeats:1"));
+  EXPECT_NEAR(j["ratio"].get<double>(),
+              mask["ns_per_op"].get<double>() / buddy["ns_per_op"].get<double>(), 1e-9);
 }
 
 TEST(DmakitBench, UnknownSuiteIsAnError) {
