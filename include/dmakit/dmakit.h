@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
+// Everything dmakit offers, for users who want one include.
+#pragma once
+
+#include "dmakit/alloc/alloc.h"
+#include "dmakit/core/core.h"
+#include "dmakit/dma/dma.h"
+#include "dmakit/machine/machine.h"
