@@ -41,7 +41,6 @@ void BM_PageAllocator_AllocFree(benchmark::State& state) {
   for (machine::Page* page : ring) {
     if (page != nullptr) (void)pages.free_pages(page, order);
   }
-  state.SetItemsProcessed(state.iterations());
 }
 
 void BM_Malloc_AllocFree(benchmark::State& state) {
@@ -55,7 +54,6 @@ void BM_Malloc_AllocFree(benchmark::State& state) {
     benchmark::DoNotOptimize(slot);
   }
   for (void* p : ring) std::free(p);
-  state.SetItemsProcessed(state.iterations());
 }
 
 }  // namespace
