@@ -181,6 +181,7 @@ Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::
   if (index != PageBitmap::npos) {
     served_by_pool_.add();
     Page* page = machine_.memory().pfn_to_page(pool_start_pfn_ + index);
+    page->private_data = 0;
     if (gfp.has(Gfp::kZero)) std::memset(machine_.page_address(page), 0, pages * kPageSize);
     return page;
   }

@@ -72,6 +72,7 @@ Page* Zone::alloc(unsigned order, ZoneKind highest) {
     return nullptr;
   }
   page->zone_id = static_cast<std::uint8_t>(id_);
+  page->private_data = 0;  // the new owner starts clean, as Linux's prep_new_page does
   allocations_.add();
   return page;
 }

@@ -21,14 +21,14 @@ struct Page {
   enum Flag : std::uint8_t {
     kBuddy = 1 << 0,   ///< head of a free block on a buddy free list; `order` is its order
     kHead = 1 << 1,    ///< head of an allocated block; `order` is its order
-    kCached = 1 << 2,  ///< free order-0 page held in a per-thread page cache
+    kCached = 1 << 2,  ///< free block (order 0 to 3) held in a per-thread page cache
   };
 
   std::uint32_t next;          ///< free-list link (frame number), valid with kBuddy
   std::uint32_t prev;          ///< free-list link (frame number), valid with kBuddy
-  std::uint32_t private_data;  ///< free for the owner of an allocated block
+  std::uint32_t private_data;  ///< the owner's, zero when the block is handed out
   std::uint8_t zone_id;        ///< index of the owning zone in Machine::zones(), set on allocation
-  std::uint8_t reserved;
+  std::uint8_t padding;        ///< keeps Page at 16 bytes
 
   [[nodiscard]] std::uint8_t flags() const { return flags_.load(std::memory_order_relaxed); }
   [[nodiscard]] unsigned order() const { return order_.load(std::memory_order_relaxed); }
