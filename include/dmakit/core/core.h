@@ -5,6 +5,7 @@
 #include "dmakit/core/addr.h"
 #include "dmakit/core/assert.h"
 #include "dmakit/core/config_error.h"
+#include "dmakit/core/direction.h"
 #include "dmakit/core/error.h"
 #include "dmakit/core/mask.h"
 #include "dmakit/core/result.h"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Device: a bus master on the simulated machine, as the DMA API sees it (dma layer). So far its
-// name, its DMA mask and its NUMA node; the DMA-mapping layer grows it.
+// Device: a bus master on the simulated machine, as the DMA API sees it (dma layer; seeds 000, 001,
+// 004): its masks, what the bus above it can reach and where the bus sees memory, its
+// scatter/gather limits, its NUMA node, and its DMA operations.
 #pragma once
 
 #include <cstdint>
@@ -8,29 +9,103 @@
 #include <utility>
 
 #include "dmakit/core/mask.h"
-#include "dmakit/machine/page_allocator.h"
+#include "dmakit/core/result.h"
+#include "dmakit/dma/platform.h"
+#include "dmakit/machine/machine.h"
 
 namespace dmakit::dma {
 
-/// A device that masters DMA. Not thread-safe to reconfigure; read freely once set up.
+class DmaOps;
+class MappingObserver;
+
+/// A device that masters DMA. It belongs to one Platform, which must outlive it and lists it while
+/// it lives. Configure it (masks, ops, observer) before mapping from several threads; mapping
+/// itself only reads it.
+///
+/// Bus addresses: the device sees physical address P at P + bus_offset(), and can generate
+/// addresses up to min(dma_mask(), bus_dma_limit()). A device with no DmaOps maps directly and
+/// inline, paying nothing for the ops machinery (seed 004); ops, when set, decide everything.
 class Device {
  public:
-  /// \param dma_mask the highest bus address the device can generate, 2^n - 1; 32 bits by default,
-  ///                 as Linux assumes for a device that never set a mask
-  /// \param node     the NUMA node the device sits on, or machine::kLocalNode for none in
-  /// particular
-  explicit Device(std::string name, std::uint64_t dma_mask = dma_bit_mask(32),
-                  int node = machine::kLocalNode)
-      : name_(std::move(name)), dma_mask_(dma_mask), node_(node) {}
+  /// A device with Linux's defaults: 32-bit streaming and coherent masks, no bus limit, no bus
+  /// offset, 64 KiB segments on a 4 GiB boundary, no particular node, direct mapping.
+  Device(Platform& platform, std::string name, Device* parent = nullptr,
+         int node = machine::kLocalNode);
+  ~Device();
 
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  [[nodiscard]] Platform& platform() const { return platform_; }
+  [[nodiscard]] machine::Machine& machine() const { return platform_.machine(); }
+  [[nodiscard]] const machine::PhysMemory& memory() const { return memory_; }
   [[nodiscard]] const std::string& name() const { return name_; }
-  [[nodiscard]] std::uint64_t dma_mask() const { return dma_mask_; }
+  [[nodiscard]] Device* parent() const { return parent_; }
   [[nodiscard]] int numa_node() const { return node_; }
 
+  [[nodiscard]] std::uint64_t dma_mask() const { return dma_mask_; }
+  [[nodiscard]] std::uint64_t coherent_dma_mask() const { return coherent_dma_mask_; }
+  /// The highest bus address the buses above the device can carry (~0 for no limit).
+  [[nodiscard]] std::uint64_t bus_dma_limit() const { return bus_dma_limit_; }
+  /// The highest bus address a streaming mapping may touch: the mask, cut by the bus limit.
+  [[nodiscard]] std::uint64_t streaming_limit() const {
+    return std::min(dma_mask_, bus_dma_limit_);
+  }
+  [[nodiscard]] std::uint64_t coherent_limit() const {
+    return std::min(coherent_dma_mask_, bus_dma_limit_);
+  }
+  [[nodiscard]] std::int64_t bus_offset() const { return bus_offset_; }
+  [[nodiscard]] std::uint64_t max_segment_size() const { return max_segment_size_; }
+  [[nodiscard]] std::uint64_t segment_boundary_mask() const { return segment_boundary_mask_; }
+
+  /// Sets the streaming mask. InvalidArgument for a mask not of the form 2^n - 1; BadAddress when
+  /// the platform cannot honour it (dma_supported(): no memory reachable under it and no ops that
+  /// could bounce or remap). The old mask stays on failure.
+  [[nodiscard]] Status set_dma_mask(std::uint64_t mask);
+  [[nodiscard]] Status set_coherent_dma_mask(std::uint64_t mask);
+  /// Both, or neither.
+  [[nodiscard]] Status set_dma_mask_and_coherent(std::uint64_t mask);
+  /// True when mappings under `mask` can work on this platform for this device.
+  [[nodiscard]] bool dma_supported(std::uint64_t mask) const;
+
+  void set_bus_dma_limit(std::uint64_t limit) { bus_dma_limit_ = limit; }
+  void set_bus_offset(std::int64_t offset) { bus_offset_ = offset; }
+  /// InvalidArgument for 0, or a boundary mask not of the form 2^n - 1.
+  [[nodiscard]] Status set_max_segment_size(std::uint64_t size);
+  [[nodiscard]] Status set_segment_boundary_mask(std::uint64_t mask);
+
+  /// Per-device DMA operations (seed 004's override); null maps directly. The ops must outlive
+  /// their use by this device.
+  void set_ops(DmaOps* ops) { ops_ = ops; }
+  [[nodiscard]] DmaOps* ops() const { return ops_; }
+
+  /// What watches this device's map/unmap/sync calls (the misuse checker, a mapping table, a
+  /// tracer); null for nothing, which costs the mapping path one null check.
+  void set_observer(MappingObserver* observer) { observer_ = observer; }
+  [[nodiscard]] MappingObserver* observer() const { return observer_; }
+
+  /// Bus address of a physical address, and back (the bus offset, seed 001's bus view).
+  [[nodiscard]] DmaAddr phys_to_dma(PhysAddr phys) const {
+    return DmaAddr(phys.value() + static_cast<std::uint64_t>(bus_offset_));
+  }
+  [[nodiscard]] PhysAddr dma_to_phys(DmaAddr dma) const {
+    return PhysAddr(dma.value() - static_cast<std::uint64_t>(bus_offset_));
+  }
+
  private:
+  Platform& platform_;
+  const machine::PhysMemory& memory_;
   std::string name_;
-  std::uint64_t dma_mask_;
+  Device* parent_;
   int node_;
+  std::uint64_t dma_mask_ = dma_bit_mask(32);
+  std::uint64_t coherent_dma_mask_ = dma_bit_mask(32);
+  std::uint64_t bus_dma_limit_ = ~std::uint64_t{0};
+  std::int64_t bus_offset_ = 0;
+  std::uint64_t max_segment_size_ = 64 * 1024;
+  std::uint64_t segment_boundary_mask_ = dma_bit_mask(32);
+  DmaOps* ops_ = nullptr;
+  MappingObserver* observer_ = nullptr;
 };
 
 }  // namespace dmakit::dma

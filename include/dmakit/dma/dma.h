@@ -2,5 +2,14 @@
 // Umbrella header of the dma layer.
 #pragma once
 
+#include "dmakit/dma/coherent.h"
+#include "dmakit/dma/cpu_copy_ops.h"
 #include "dmakit/dma/device.h"
+#include "dmakit/dma/direct_ops.h"
+#include "dmakit/dma/dma_ops.h"
 #include "dmakit/dma/kmalloc_dev.h"
+#include "dmakit/dma/mapping.h"
+#include "dmakit/dma/mapping_observer.h"
+#include "dmakit/dma/platform.h"
+#include "dmakit/dma/reverse_map.h"
+#include "dmakit/dma/scatterlist.h"

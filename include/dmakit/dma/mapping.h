@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// The driver-facing streaming DMA API (dma layer; seeds 001, 004): map, unmap, sync,
+// scatter/gather, reverse lookup. A device without ops maps inline through dma/direct.h; one with
+// ops goes through them; either way an attached MappingObserver sees every call.
+#pragma once
+
+#include <cstdint>
+
+#include "dmakit/dma/device.h"
+#include "dmakit/dma/direct.h"
+#include "dmakit/dma/dma_ops.h"
+#include "dmakit/dma/mapping_observer.h"
+#include "dmakit/dma/scatterlist.h"
+
+namespace dmakit::dma {
+
+namespace detail {
+inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys, DmaAddr dma,
+                       std::uint64_t size, Direction dir) {
+  if (MappingObserver* o = dev.observer()) [[unlikely]]
+    o->on_map({&dev, kind, phys, dma, size, dir});
+}
+}  // namespace detail
+
+/// Maps [offset, offset + size) of `page` for the device. Errors: InvalidArgument (zero size, a
+/// direction that is not a mapping direction), BadAddress (memory outside RAM), AboveMask (the
+/// device cannot reach the buffer and its ops cannot help: Linux's DMA_MAPPING_ERROR).
+[[nodiscard]] inline Result<DmaAddr> map_page(Device& dev, machine::Page* page,
+                                              std::uint64_t offset, std::uint64_t size,
+                                              Direction dir) {
+  if (DmaOps* ops = dev.ops()) [[unlikely]] {
+    Result<DmaAddr> dma = ops->map_page(dev, page, offset, size, dir);
+    if (dma)
+      detail::notify_map(dev, MappingKind::Page, dev.memory().page_to_phys(page) + offset, *dma,
+                         size, dir);
+    return dma;
+  }
+  const PhysAddr phys = dev.memory().page_to_phys(page) + offset;
+  Result<DmaAddr> dma = detail::direct_map_phys(dev, phys, size, dir);
+  if (dma) detail::notify_map(dev, MappingKind::Page, phys, *dma, size, dir);
+  return dma;
+}
+
+/// Maps [cpu, cpu + size) of the machine's direct map. BadAddress for any other pointer (vmalloc
+/// memory is not one DMA buffer, seed 004); otherwise as map_page.
+[[nodiscard]] Result<DmaAddr> map_single(Device& dev, const void* cpu, std::uint64_t size,
+                                         Direction dir);
+
+/// Ends a mapping from map_page/map_single, with its size and direction.
+[[nodiscard]] Status unmap_page(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir);
+[[nodiscard]] Status unmap_single(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir);
+
+/// Hands the buffer to the CPU (after the device wrote it) or back to the device (before it reads).
+[[nodiscard]] Status sync_single_for_cpu(Device& dev, DmaAddr addr, std::uint64_t size,
+                                         Direction dir);
+[[nodiscard]] Status sync_single_for_device(Device& dev, DmaAddr addr, std::uint64_t size,
+                                            Direction dir);
+
+/// Maps every entry of `table` and returns the number of DMA segments (also table.nents()), which
+/// may be fewer than the entries where adjacent ones merge. On error nothing stays mapped.
+[[nodiscard]] Result<std::size_t> map_sg(Device& dev, SgTable& table, Direction dir);
+/// Unmaps a table mapped by map_sg, with all its original entries.
+[[nodiscard]] Status unmap_sg(Device& dev, SgTable& table, Direction dir);
+[[nodiscard]] Status sync_sg_for_cpu(Device& dev, SgTable& table, Direction dir);
+[[nodiscard]] Status sync_sg_for_device(Device& dev, SgTable& table, Direction dir);
+
+/// The largest mapping the device's ops can make at once.
+[[nodiscard]] std::uint64_t max_mapping_size(const Device& dev);
+
+/// Whether `addr` is the device's mapping-error marker (Linux's dma_mapping_error()).
+[[nodiscard]] bool mapping_error(const Device& dev, DmaAddr addr);
+
+/// The CPU address behind a bus address of the device (seed 004's reverse lookup), in O(1): the
+/// ops' own inverse, or for direct mapping the bus offset arithmetic (any RAM address answers: a
+/// stateless path cannot know what is mapped). Null when nothing answers.
+[[nodiscard]] std::byte* dma_to_virt(const Device& dev, DmaAddr addr);
+
+}  // namespace dmakit::dma

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// Platform: a machine with its DMA facilities (dma layer): the mask allocator over the machine's
+// pool, and the devices on it. What the kernel keeps in globals, here in one object per machine.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "dmakit/alloc/mask_allocator.h"
+#include "dmakit/machine/machine.h"
+
+namespace dmakit::dma {
+
+class Device;
+
+/// Owns the mask allocator of a machine with a mask pool and lists the devices created on it. The
+/// Machine must outlive the Platform, and the Platform its Devices. Not thread-safe while devices
+/// are being created.
+class Platform {
+ public:
+  explicit Platform(machine::Machine& machine);
+  ~Platform();
+
+  Platform(const Platform&) = delete;
+  Platform& operator=(const Platform&) = delete;
+
+  [[nodiscard]] machine::Machine& machine() const { return machine_; }
+  /// Null on a machine without a mask pool.
+  [[nodiscard]] alloc::MaskAllocator* mask_allocator() const { return mask_.get(); }
+  /// The devices created on this platform, in creation order.
+  [[nodiscard]] const std::vector<Device*>& devices() const { return devices_; }
+
+ private:
+  friend class Device;
+  void add_device(Device* device) { devices_.push_back(device); }
+  void remove_device(Device* device);
+
+  machine::Machine& machine_;
+  std::unique_ptr<alloc::MaskAllocator> mask_;
+  std::vector<Device*> devices_;
+};
+
+}  // namespace dmakit::dma

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// Coherent allocations on the direct path (dma layer; seed 001, reference section 2.4).
+//
+// The coherent limit is turned into a physical mask (the bus offset moves where the device sees
+// memory) and handed to the mask allocator, which tries the page allocator first and its pool after
+// (seed 003). Without a pool, the page allocator is asked for the zone that matches the limit
+// (Linux's dma_direct_alloc zone choice) and the result verified.
+#include "dmakit/dma/coherent.h"
+
+#include <bit>
+#include <cstring>
+
+#include "dmakit/dma/dma_ops.h"
+
+namespace dmakit::dma {
+namespace detail {
+
+std::uint64_t phys_mask_under(const Device& dev, std::uint64_t limit) {
+  // Physical P is reachable when P + offset <= limit; with a negative offset the limit is the
+  // tighter bound anyway.
+  const auto offset = static_cast<std::uint64_t>(dev.bus_offset());
+  const std::uint64_t phys_limit =
+      dev.bus_offset() >= 0 ? (limit >= offset ? limit - offset : 0) : limit;
+  if (phys_limit == ~std::uint64_t{0}) return phys_limit;
+  return (std::uint64_t{1} << (std::bit_width(phys_limit + 1) - 1)) - 1;
+}
+
+Result<std::byte*> direct_alloc_coherent(Device& dev, std::uint64_t size, DmaAddr* handle,
+                                         machine::Gfp gfp) {
+  if (size == 0)
+    return fail(Errc::InvalidArgument, "{}: coherent allocation of 0 bytes", dev.name());
+  const std::uint64_t mask = phys_mask_under(dev, dev.coherent_limit());
+  machine::Machine& m = dev.machine();
+  std::byte* cpu = nullptr;
+  if (alloc::MaskAllocator* mask_alloc = dev.platform().mask_allocator()) {
+    Result<std::byte*> got = mask_alloc->get_pages_mask(
+        gfp | machine::kGfpZero, std::max<std::uint64_t>(size, 16), mask, dev.numa_node());
+    if (!got) return got;
+    cpu = *got;
+  } else {
+    const auto dma32 = m.config().zone_dma32_limit;
+    const machine::Gfp zone = m.config().zone_dma_limit && mask < *m.config().zone_dma_limit
+                                  ? machine::kGfpDma
+                              : dma32 && mask < *dma32 ? machine::kGfpDma32
+                                                       : machine::kGfpKernel;
+    Result<machine::Page*> page =
+        m.page_allocator().alloc_pages_exact(gfp | zone | machine::kGfpZero, size, dev.numa_node());
+    if (!page) return std::unexpected(page.error());
+    if (!fits_under_mask(m.page_to_phys(*page).value(), size, mask)) {
+      (void)m.page_allocator().free_pages_exact(*page, size);
+      return fail(Errc::AboveMask, "{}: no memory under coherent mask {:#x}", dev.name(),
+                  dev.coherent_dma_mask());
+    }
+    cpu = m.page_address(*page);
+  }
+  *handle = dev.phys_to_dma(*m.virt_to_phys(cpu));
+  return cpu;
+}
+
+Status direct_free_coherent(Device& dev, std::uint64_t size, void* cpu, DmaAddr handle) {
+  machine::Machine& m = dev.machine();
+  const Result<PhysAddr> phys = m.virt_to_phys(cpu);
+  if (!phys) return std::unexpected(phys.error());
+  if (dev.phys_to_dma(*phys) != handle)
+    return fail(Errc::InvalidArgument, "{}: handle {:#x} is not the bus address of {}", dev.name(),
+                handle.value(), cpu);
+  if (alloc::MaskAllocator* mask_alloc = dev.platform().mask_allocator())
+    return mask_alloc->free_pages_mask(cpu, std::max<std::uint64_t>(size, 16));
+  return m.page_allocator().free_pages_exact(m.memory().pfn_to_page(phys_to_pfn(*phys)), size);
+}
+
+}  // namespace detail
+
+Result<std::byte*> alloc_coherent(Device& dev, std::uint64_t size, DmaAddr* handle,
+                                  machine::Gfp gfp) {
+  if (DmaOps* ops = dev.ops()) return ops->alloc(dev, size, handle, gfp);
+  return detail::direct_alloc_coherent(dev, size, handle, gfp);
+}
+
+Status free_coherent(Device& dev, std::uint64_t size, void* cpu, DmaAddr handle) {
+  if (DmaOps* ops = dev.ops()) return ops->free(dev, size, cpu, handle);
+  return detail::direct_free_coherent(dev, size, cpu, handle);
+}
+
+}  // namespace dmakit::dma

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// Device configuration and dma_supported() (dma layer).
+#include "dmakit/dma/device.h"
+
+#include <algorithm>
+
+#include "dmakit/dma/direct.h"
+#include "dmakit/dma/dma_ops.h"
+
+namespace dmakit::dma {
+
+Device::Device(Platform& platform, std::string name, Device* parent, int node)
+    : platform_(platform),
+      memory_(platform.machine().memory()),
+      name_(std::move(name)),
+      parent_(parent),
+      node_(node) {
+  platform_.add_device(this);
+}
+
+Device::~Device() { platform_.remove_device(this); }
+
+bool Device::dma_supported(std::uint64_t mask) const {
+  return ops_ != nullptr ? ops_->dma_supported(*this, mask)
+                         : detail::direct_dma_supported(*this, mask);
+}
+
+namespace {
+
+Status check_mask(const Device& dev, std::uint64_t mask) {
+  if (!is_contiguous_mask(mask))
+    return fail(Errc::InvalidArgument, "{}: mask {:#x} is not of the form 2^n - 1", dev.name(),
+                mask);
+  if (!dev.dma_supported(mask))
+    return fail(Errc::BadAddress,
+                "{}: mask {:#x} reaches no memory of this platform and nothing can bounce or remap "
+                "for it",
+                dev.name(), mask);
+  return {};
+}
+
+}  // namespace
+
+Status Device::set_dma_mask(std::uint64_t mask) {
+  if (Status ok = check_mask(*this, mask); !ok) return ok;
+  dma_mask_ = mask;
+  return {};
+}
+
+Status Device::set_coherent_dma_mask(std::uint64_t mask) {
+  if (Status ok = check_mask(*this, mask); !ok) return ok;
+  coherent_dma_mask_ = mask;
+  return {};
+}
+
+Status Device::set_dma_mask_and_coherent(std::uint64_t mask) {
+  if (Status ok = check_mask(*this, mask); !ok) return ok;
+  dma_mask_ = mask;
+  coherent_dma_mask_ = mask;
+  return {};
+}
+
+Status Device::set_max_segment_size(std::uint64_t size) {
+  if (size == 0) return fail(Errc::InvalidArgument, "{}: max segment size 0", name_);
+  max_segment_size_ = size;
+  return {};
+}
+
+Status Device::set_segment_boundary_mask(std::uint64_t mask) {
+  if (!is_contiguous_mask(mask))
+    return fail(Errc::InvalidArgument, "{}: segment boundary mask {:#x} is not 2^n - 1", name_,
+                mask);
+  segment_boundary_mask_ = mask;
+  return {};
+}
+
+}  // namespace dmakit::dma

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: Apache-2.0
+// The streaming DMA API's out-of-line parts and the direct path's scatter/gather (dma layer).
+//
+// Direct map_sg merges an entry into the segment before it when it starts where that segment ends
+// in bus space, the merged segment stays within the device's max segment size, and it does not
+// cross the segment boundary mask (a device whose descriptors cannot span a 4 GiB line, say).
+// Segment k is written into entry k, as Linux does.
+#include "dmakit/dma/mapping.h"
+
+#include <fmt/format.h>
+
+namespace dmakit::dma {
+namespace detail {
+
+std::unexpected<Error> bad_mapping(const Device& dev, PhysAddr phys, std::uint64_t size,
+                                   Direction dir) {
+  if (size == 0) return fail(Errc::InvalidArgument, "{}: mapping of 0 bytes", dev.name());
+  if (!is_valid_mapping_direction(dir))
+    return fail(Errc::InvalidArgument, "{}: direction {} is not a mapping direction", dev.name(),
+                static_cast<unsigned>(dir));
+  return fail(Errc::BadAddress, "{}: physical [{:#x}, +{:#x}) is not RAM", dev.name(), phys.value(),
+              size);
+}
+
+std::unexpected<Error> out_of_reach(const Device& dev, DmaAddr dma, std::uint64_t size) {
+  return fail(Errc::AboveMask,
+              "{}: bus range [{:#x}, +{:#x}) is beyond the device's reach {:#x} (mask {:#x}, bus "
+              "limit {:#x}) and nothing can bounce it",
+              dev.name(), dma.value(), size, dev.streaming_limit(), dev.dma_mask(),
+              dev.bus_dma_limit());
+}
+
+Status direct_check_unmap(const Device& dev, DmaAddr dma, std::uint64_t size, Direction dir) {
+  if (size == 0 || !is_valid_mapping_direction(dir))
+    return bad_mapping(dev, dev.dma_to_phys(dma), size, dir);
+  if (!dma_capable(dev, dma, size) || !dev.memory().is_ram(dev.dma_to_phys(dma), size))
+    return fail(Errc::InvalidArgument, "{}: bus range [{:#x}, +{:#x}) was never mapped", dev.name(),
+                dma.value(), size);
+  return {};
+}
+
+}  // namespace detail
+
+namespace {
+
+void notify_unmap(const Device& dev, MappingKind kind, DmaAddr dma, std::uint64_t size,
+                  Direction dir) {
+  if (MappingObserver* o = dev.observer())
+    o->on_unmap({&dev, kind, dev.dma_to_phys(dma), dma, size, dir});
+}
+
+void notify_sync(const Device& dev, DmaAddr dma, std::uint64_t size, Direction dir,
+                 bool for_device) {
+  if (MappingObserver* o = dev.observer())
+    o->on_sync({&dev, MappingKind::Single, dev.dma_to_phys(dma), dma, size, dir}, for_device);
+}
+
+PhysAddr entry_phys(const Device& dev, const ScatterEntry& e) {
+  return dev.memory().page_to_phys(e.page) + e.offset;
+}
+
+void clear_dma(std::span<ScatterEntry> sg) {
+  for (ScatterEntry& e : sg) {
+    e.dma_address = DmaAddr{};
+    e.dma_length = 0;
+  }
+}
+
+Result<std::size_t> direct_map_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir) {
+  // Check every entry before writing anything: a list that cannot be mapped leaves nothing mapped.
+  for (const ScatterEntry& e : sg) {
+    if (e.page == nullptr || !dev.memory().owns(e.page))
+      return fail(Errc::BadAddress, "{}: scatterlist entry without a page of this machine",
+                  dev.name());
+    if (Result<DmaAddr> dma = detail::direct_map_phys(dev, entry_phys(dev, e), e.length, dir); !dma)
+      return std::unexpected(dma.error());
+  }
+  const std::uint64_t max_seg = dev.max_segment_size();
+  const std::uint64_t boundary = dev.segment_boundary_mask();
+  std::size_t segments = 0;
+  DmaAddr seg_start{};
+  std::uint64_t seg_len = 0;
+  for (const ScatterEntry& e : sg) {
+    const DmaAddr dma = dev.phys_to_dma(entry_phys(dev, e));
+    const bool merges = seg_len != 0 && dma == seg_start + seg_len &&
+                        seg_len + e.length <= max_seg &&
+                        (seg_start.value() & ~boundary) ==
+                            ((seg_start.value() + seg_len + e.length - 1) & ~boundary);
+    if (merges) {
+      seg_len += e.length;
+      continue;
+    }
+    if (seg_len != 0) {
+      sg[segments].dma_address = seg_start;
+      sg[segments].dma_length = static_cast<std::uint32_t>(seg_len);
+      ++segments;
+    }
+    seg_start = dma;
+    seg_len = e.length;
+  }
+  sg[segments].dma_address = seg_start;
+  sg[segments].dma_length = static_cast<std::uint32_t>(seg_len);
+  ++segments;
+  for (std::size_t i = segments; i < sg.size(); ++i) {
+    sg[i].dma_address = DmaAddr{};
+    sg[i].dma_length = 0;
+  }
+  return segments;
+}
+
+}  // namespace
+
+Result<DmaAddr> map_single(Device& dev, const void* cpu, std::uint64_t size, Direction dir) {
+  const Result<PhysAddr> phys = dev.machine().virt_to_phys(cpu);
+  if (!phys) return std::unexpected(phys.error());
+  if (DmaOps* ops = dev.ops()) {
+    Result<DmaAddr> dma = ops->map_page(dev, dev.memory().pfn_to_page(phys_to_pfn(*phys)),
+                                        phys->value() % kPageSize, size, dir);
+    if (dma) detail::notify_map(dev, MappingKind::Single, *phys, *dma, size, dir);
+    return dma;
+  }
+  Result<DmaAddr> dma = detail::direct_map_phys(dev, *phys, size, dir);
+  if (dma) detail::notify_map(dev, MappingKind::Single, *phys, *dma, size, dir);
+  return dma;
+}
+
+namespace {
+
+Status unmap(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, MappingKind kind) {
+  if (DmaOps* ops = dev.ops()) {
+    if (MappingObserver* o = dev.observer()) {
+      std::byte* cpu = ops->dma_to_virt(dev, addr);
+      const Result<PhysAddr> phys =
+          cpu != nullptr ? dev.machine().virt_to_phys(cpu) : Result<PhysAddr>(PhysAddr{});
+      o->on_unmap({&dev, kind, phys.value_or(PhysAddr{}), addr, size, dir});
+    }
+    return ops->unmap_page(dev, addr, size, dir);
+  }
+  if (Status ok = detail::direct_check_unmap(dev, addr, size, dir); !ok) return ok;
+  notify_unmap(dev, kind, addr, size, dir);
+  return {};
+}
+
+Status sync(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, bool for_device) {
+  if (DmaOps* ops = dev.ops()) {
+    Status ok = for_device ? ops->sync_single_for_device(dev, addr, size, dir)
+                           : ops->sync_single_for_cpu(dev, addr, size, dir);
+    if (ok) notify_sync(dev, addr, size, dir, for_device);
+    return ok;
+  }
+  // Memory is coherent on the simulated machine: a direct sync moves no bytes, but the buffer's
+  // owner changes, which observers track.
+  if (Status ok = detail::direct_check_unmap(dev, addr, size, dir); !ok) return ok;
+  notify_sync(dev, addr, size, dir, for_device);
+  return {};
+}
+
+}  // namespace
+
+Status unmap_page(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir) {
+  return unmap(dev, addr, size, dir, MappingKind::Page);
+}
+
+Status unmap_single(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir) {
+  return unmap(dev, addr, size, dir, MappingKind::Single);
+}
+
+Status sync_single_for_cpu(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir) {
+  return sync(dev, addr, size, dir, /*for_device=*/false);
+}
+
+Status sync_single_for_device(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir) {
+  return sync(dev, addr, size, dir, /*for_device=*/true);
+}
+
+Result<std::size_t> map_sg(Device& dev, SgTable& table, Direction dir) {
+  table.set_nents(0);
+  std::span<ScatterEntry> sg = table.entries();
+  if (sg.empty()) return fail(Errc::InvalidArgument, "{}: empty scatterlist", dev.name());
+  if (!is_valid_mapping_direction(dir))
+    return fail(Errc::InvalidArgument, "{}: direction {} is not a mapping direction", dev.name(),
+                static_cast<unsigned>(dir));
+  Result<std::size_t> segments =
+      dev.ops() != nullptr ? dev.ops()->map_sg(dev, sg, dir) : direct_map_sg(dev, sg, dir);
+  if (!segments) {
+    clear_dma(sg);
+    return segments;
+  }
+  table.set_nents(*segments);
+  if (MappingObserver* o = dev.observer()) {
+    for (std::uint32_t i = 0; i < sg.size(); ++i)
+      o->on_map({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
+                 dev.ops() != nullptr ? DmaAddr{} : dev.phys_to_dma(entry_phys(dev, sg[i])),
+                 sg[i].length, dir, i});
+  }
+  return segments;
+}
+
+Status unmap_sg(Device& dev, SgTable& table, Direction dir) {
+  std::span<ScatterEntry> sg = table.entries();
+  if (table.nents() == 0)
+    return fail(Errc::InvalidArgument, "{}: scatterlist is not mapped", dev.name());
+  if (MappingObserver* o = dev.observer()) {
+    for (std::uint32_t i = 0; i < sg.size(); ++i)
+      o->on_unmap({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
+                   dev.ops() != nullptr ? DmaAddr{} : dev.phys_to_dma(entry_phys(dev, sg[i])),
+                   sg[i].length, dir, i});
+  }
+  Status ok = dev.ops() != nullptr ? dev.ops()->unmap_sg(dev, sg, dir) : Status{};
+  if (ok) {
+    clear_dma(sg);
+    table.set_nents(0);
+  }
+  return ok;
+}
+
+namespace {
+
+Status sync_sg(Device& dev, SgTable& table, Direction dir, bool for_device) {
+  if (table.nents() == 0)
+    return fail(Errc::InvalidArgument, "{}: scatterlist is not mapped", dev.name());
+  std::span<ScatterEntry> sg = table.entries();
+  if (DmaOps* ops = dev.ops()) {
+    Status ok =
+        for_device ? ops->sync_sg_for_device(dev, sg, dir) : ops->sync_sg_for_cpu(dev, sg, dir);
+    if (!ok) return ok;
+  }
+  if (MappingObserver* o = dev.observer()) {
+    for (std::uint32_t i = 0; i < sg.size(); ++i)
+      o->on_sync({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
+                  dev.ops() != nullptr ? DmaAddr{} : dev.phys_to_dma(entry_phys(dev, sg[i])),
+                  sg[i].length, dir, i},
+                 for_device);
+  }
+  return {};
+}
+
+}  // namespace
+
+Status sync_sg_for_cpu(Device& dev, SgTable& table, Direction dir) {
+  return sync_sg(dev, table, dir, /*for_device=*/false);
+}
+
+Status sync_sg_for_device(Device& dev, SgTable& table, Direction dir) {
+  return sync_sg(dev, table, dir, /*for_device=*/true);
+}
+
+std::uint64_t max_mapping_size(const Device& dev) {
+  return dev.ops() != nullptr ? dev.ops()->max_mapping_size(dev) : ~std::uint64_t{0};
+}
+
+bool mapping_error(const Device& dev, DmaAddr addr) {
+  return dev.ops() != nullptr ? dev.ops()->mapping_error(dev, addr) : addr == kDmaMappingError;
+}
+
+std::byte* dma_to_virt(const Device& dev, DmaAddr addr) {
+  return dev.ops() != nullptr ? dev.ops()->dma_to_virt(dev, addr)
+                              : detail::direct_to_virt(dev, addr);
+}
+
+}  // namespace dmakit::dma
