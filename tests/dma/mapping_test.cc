@@ -66,8 +66,8 @@ TEST_F(MappingTest, TheLastByteDecidesReach) {
   // A 29-bit device and a buffer that starts below 512 MiB but ends one byte above it.
   ASSERT_TRUE(dev_.set_dma_mask(dma_bit_mask(29)));
   Page* below = machine_.memory().pfn_to_page((512 * kMiB - kPageSize) / kPageSize);
-  EXPECT_TRUE(detail::direct_map_phys(dev_, machine_.page_to_phys(below), kPageSize,
-                                      Direction::ToDevice));
+  EXPECT_TRUE(
+      detail::direct_map_phys(dev_, machine_.page_to_phys(below), kPageSize, Direction::ToDevice));
   EXPECT_FALSE(detail::direct_map_phys(dev_, machine_.page_to_phys(below), kPageSize + 1,
                                        Direction::ToDevice));
 }
@@ -92,7 +92,7 @@ TEST_F(MappingTest, BadArgumentsGetClearErrors) {
 TEST_F(MappingTest, MaskSettersRefuseWhatThePlatformCannotHonour) {
   EXPECT_EQ(dev_.set_dma_mask(0xff00ffffu).error().code, Errc::InvalidArgument);
   EXPECT_TRUE(dev_.dma_supported(dma_bit_mask(24)));
-  EXPECT_TRUE(dev_.set_dma_mask(dma_bit_mask(20)));  // the mask pool can serve under 1 MiB
+  EXPECT_TRUE(dev_.set_dma_mask(dma_bit_mask(20)));      // the mask pool can serve under 1 MiB
   dev_.set_bus_offset(static_cast<std::int64_t>(kGiB));  // the bus sees RAM from 1 GiB up
   const Status refused = dev_.set_dma_mask(dma_bit_mask(29));
   ASSERT_FALSE(refused);

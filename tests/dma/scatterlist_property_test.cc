@@ -34,9 +34,11 @@ RC_GTEST_PROP(ScatterlistProperty, DirectMergingHonoursSegmentLimits, ()) {
   for (int i = 0; i < n; ++i) {
     if (*rc::gen::inRange(0, 4) == 0) phys = align_up(phys, kPageSize) + kPageSize;  // a gap
     const std::uint64_t room = kPageSize - phys % kPageSize;
-    const auto len = *rc::gen::inRange<std::uint64_t>(1, room + 1);
-    table.add(m.memory().pfn_to_page(phys / kPageSize), static_cast<std::uint32_t>(phys % kPageSize),
-              static_cast<std::uint32_t>(len));
+    // Half the entries run to the end of their page, so contiguous runs cross pages and grow long.
+    const auto len =
+        *rc::gen::arbitrary<bool>() ? room : *rc::gen::inRange<std::uint64_t>(1, room + 1);
+    table.add(m.memory().pfn_to_page(phys / kPageSize),
+              static_cast<std::uint32_t>(phys % kPageSize), static_cast<std::uint32_t>(len));
     phys += len;
   }
   const std::size_t segments = map_sg(dev, table, Direction::ToDevice).value();
@@ -82,8 +84,9 @@ TEST(Scatterlist, AdjacentPagesMergeIntoOneSegmentWithinTheLimit) {
   machine::Machine m(small());
   Platform platform(m);
   Device dev(platform, "sg");
-  SgTable table = SgTable::from_buffer(m, m.phys_to_virt(PhysAddr(64 * kMiB + 100)).value(),
-                                       5 * kPageSize).value();
+  SgTable table =
+      SgTable::from_buffer(m, m.phys_to_virt(PhysAddr(64 * kMiB + 100)).value(), 5 * kPageSize)
+          .value();
   EXPECT_EQ(table.orig_nents(), 6u);  // starts mid-page
   EXPECT_EQ(map_sg(dev, table, Direction::FromDevice).value(), 1u);
   EXPECT_EQ(table.entries()[0].dma_address, DmaAddr(64 * kMiB + 100));
