@@ -7,7 +7,7 @@
 
 int main(int argc, char** argv) {
   for (const dmakit::bench::Suite& suite : dmakit::bench::suites())
-    (void)suite.register_benchmarks(dmakit::machine::MachineConfig{});
+    (void)suite.register_benchmarks({dmakit::machine::MachineConfig{}, suite.default_mode});
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

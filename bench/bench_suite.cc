@@ -7,11 +7,15 @@ namespace dmakit::bench {
 std::span<const Suite> suites() {
   static const std::vector<Suite> kSuites = {
       {"buddy", "page allocator alloc+free pairs (order 0 and 3, 1 and 2 threads) vs malloc/free",
-       register_buddy_benchmarks},
+       register_buddy_benchmarks, ""},
       {"mask",
        "mask allocator alloc+free pairs (1-16 pages, mixed masks, 0/50/90% full) vs a "
        "power-of-two buddy pool; tight-mask failures, next-fit vs top-down",
-       register_mask_benchmarks},
+       register_mask_benchmarks, ""},
+      {"map",
+       "single-page map+unmap: no ops (inline direct) vs a trivial ops table vs the full dispatch, "
+       "1 and 2 threads (--mode direct)",
+       register_map_benchmarks, "direct"},
   };
   return kSuites;
 }

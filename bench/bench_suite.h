@@ -21,12 +21,20 @@ struct Comparison {
   bool headline = false;
 };
 
+/// What `dmakit bench` passes to a suite: the machine to run on (for suites that use one) and a
+/// mode (for suites that have several; empty otherwise).
+struct BenchOptions {
+  machine::MachineConfig machine;
+  std::string mode;
+};
+
 struct Suite {
   std::string name;         ///< what `dmakit bench NAME` takes
   std::string description;  ///< one line for `dmakit bench --help`
   /// Registers the suite's benchmarks, to run on a machine built from the configuration, and
   /// returns its comparisons.
-  std::function<std::vector<Comparison>(const machine::MachineConfig&)> register_benchmarks;
+  std::function<std::vector<Comparison>(const BenchOptions&)> register_benchmarks;
+  std::string default_mode;  ///< used when no --mode is given
 };
 
 /// Every suite, in the order `dmakit bench` lists them.
@@ -34,11 +42,15 @@ std::span<const Suite> suites();
 
 /// The page allocator suite: order-0 and order-3 alloc+free pairs, one and two threads, against
 /// malloc/free of the same sizes.
-std::vector<Comparison> register_buddy_benchmarks(const machine::MachineConfig& config);
+std::vector<Comparison> register_buddy_benchmarks(const BenchOptions& options);
 
 /// The mask allocator suite: alloc+free pairs of 1 to 16 pages with mixed masks at 0%, 50% and 90%
 /// occupancy against a power-of-two buddy over a pool of the same size, with rounding waste; and
 /// tight-mask failures under next-fit and top-down search. Uses its own machines.
-std::vector<Comparison> register_mask_benchmarks(const machine::MachineConfig& config);
+std::vector<Comparison> register_mask_benchmarks(const BenchOptions& options);
+
+/// The mapping suite, mode "direct": map+unmap pairs with no ops, through a trivial ops table and
+/// through the full dispatch, one and two threads. Throws ConfigError for another mode.
+std::vector<Comparison> register_map_benchmarks(const BenchOptions& options);
 
 }  // namespace dmakit::bench

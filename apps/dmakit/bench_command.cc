@@ -71,6 +71,7 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
 struct Options {
   std::string suite;
   std::string config;
+  std::string mode;
   bool json = false;
   double min_time = 0.2;
   int repetitions = 3;
@@ -88,8 +89,9 @@ int run_suite(const Options& options) {
   }
 
   const std::vector<bench::Comparison> comparisons = it->register_benchmarks(
-      options.config.empty() ? machine::MachineConfig{}
-                             : machine::load_machine_config(options.config));
+      {options.config.empty() ? machine::MachineConfig{}
+                              : machine::load_machine_config(options.config),
+       options.mode.empty() ? it->default_mode : options.mode});
   std::vector<std::string> args = {"dmakit",
                                    fmt::format("--benchmark_min_time={}", options.min_time),
                                    fmt::format("--benchmark_repetitions={}", options.repetitions)};
@@ -166,6 +168,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("name", options->suite, "suite to run")->required();
   cmd->add_option("--config", options->config, "YAML file with the 'machine:' to run on")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--mode", options->mode, "the suite's mode (map: direct)");
   cmd->add_flag("--json", options->json, "print one JSON object with results and ratio");
   cmd->add_option("--min-time", options->min_time, "seconds each benchmark runs at least")
       ->check(CLI::PositiveNumber);

@@ -207,7 +207,7 @@ void BM_MaskAllocator_TightMaskFailures(benchmark::State& state) {
 
 }  // namespace
 
-std::vector<Comparison> register_mask_benchmarks(const machine::MachineConfig&) {
+std::vector<Comparison> register_mask_benchmarks(const BenchOptions&) {
   std::vector<Comparison> comparisons;
   const auto next_fit = static_cast<int>(machine::MaskPoolSearch::NextFit);
   const auto top_down = static_cast<int>(machine::MaskPoolSearch::TopDown);

@@ -58,10 +58,10 @@ void BM_Malloc_AllocFree(benchmark::State& state) {
 
 }  // namespace
 
-std::vector<Comparison> register_buddy_benchmarks(const machine::MachineConfig& config) {
+std::vector<Comparison> register_buddy_benchmarks(const BenchOptions& options) {
   std::vector<Comparison> comparisons;
   // Built before any timed thread starts.
-  bench_machine_slot() = std::make_unique<machine::Machine>(config);
+  bench_machine_slot() = std::make_unique<machine::Machine>(options.machine);
   for (const int threads : {1, 2}) {
     for (const unsigned order : {0u, 3u}) {
       const auto bytes = static_cast<std::int64_t>(kPageSize << order);

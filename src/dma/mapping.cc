@@ -30,13 +30,12 @@ std::unexpected<Error> out_of_reach(const Device& dev, DmaAddr dma, std::uint64_
               dev.bus_dma_limit());
 }
 
-Status direct_check_unmap(const Device& dev, DmaAddr dma, std::uint64_t size, Direction dir) {
+std::unexpected<Error> bad_unmap(const Device& dev, DmaAddr dma, std::uint64_t size,
+                                 Direction dir) {
   if (size == 0 || !is_valid_mapping_direction(dir))
     return bad_mapping(dev, dev.dma_to_phys(dma), size, dir);
-  if (!dma_capable(dev, dma, size) || !dev.memory().is_ram(dev.dma_to_phys(dma), size))
-    return fail(Errc::InvalidArgument, "{}: bus range [{:#x}, +{:#x}) was never mapped", dev.name(),
-                dma.value(), size);
-  return {};
+  return fail(Errc::InvalidArgument, "{}: bus range [{:#x}, +{:#x}) was never mapped", dev.name(),
+              dma.value(), size);
 }
 
 }  // namespace detail
@@ -157,13 +156,14 @@ Status sync(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, bool f
 
 }  // namespace
 
-Status unmap_page(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir) {
-  return unmap(dev, addr, size, dir, MappingKind::Page);
+namespace detail {
+
+Status unmap_dispatch(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir,
+                      MappingKind kind) {
+  return unmap(dev, addr, size, dir, kind);
 }
 
-Status unmap_single(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir) {
-  return unmap(dev, addr, size, dir, MappingKind::Single);
-}
+}  // namespace detail
 
 Status sync_single_for_cpu(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir) {
   return sync(dev, addr, size, dir, /*for_device=*/false);

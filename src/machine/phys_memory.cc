@@ -52,17 +52,6 @@ PhysMemory::~PhysMemory() {
   host::close_backing_file(fd_);
 }
 
-bool PhysMemory::is_ram(PhysAddr addr, std::uint64_t size) const {
-  const std::uint64_t last = addr.value() + std::max<std::uint64_t>(size, 1) - 1;
-  if (last < addr.value()) return false;  // wrapped past 2^64
-  // The range after the last one that starts at or below addr is the only candidate.
-  auto it = std::upper_bound(ram_.begin(), ram_.end(), addr,
-                             [](PhysAddr a, const PhysRange& r) { return a < r.start; });
-  if (it == ram_.begin()) return false;
-  --it;
-  return it->contains(addr) && last < it->end.value();
-}
-
 Result<std::byte*> PhysMemory::phys_to_virt(PhysAddr addr, std::uint64_t size) const {
   if (!is_ram(addr, size))
     return fail(Errc::BadAddress,

@@ -57,9 +57,19 @@ namespace dmakit::dma::detail {
   return dev.memory().is_ram(phys) ? dev.memory().direct_map(phys) : nullptr;
 }
 
+[[nodiscard, gnu::noinline, gnu::cold]] std::unexpected<Error> bad_unmap(const Device& dev,
+                                                                         DmaAddr dma,
+                                                                         std::uint64_t size,
+                                                                         Direction dir);
+
 /// Checks that an unmap or sync names memory the direct path could have mapped. Without a mapping
 /// table that is all a stateless path can know.
-[[nodiscard]] Status direct_check_unmap(const Device& dev, DmaAddr dma, std::uint64_t size,
-                                        Direction dir);
+[[nodiscard]] inline Status direct_check_unmap(const Device& dev, DmaAddr dma, std::uint64_t size,
+                                               Direction dir) {
+  if (size == 0 || !is_valid_mapping_direction(dir) || !dma_capable(dev, dma, size) ||
+      !dev.memory().is_ram(dev.dma_to_phys(dma), size)) [[unlikely]]
+    return bad_unmap(dev, dma, size, dir);
+  return {};
+}
 
 }  // namespace dmakit::dma::detail

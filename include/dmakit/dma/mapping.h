@@ -46,9 +46,25 @@ inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys, DmaAd
 [[nodiscard]] Result<DmaAddr> map_single(Device& dev, const void* cpu, std::uint64_t size,
                                          Direction dir);
 
-/// Ends a mapping from map_page/map_single, with its size and direction.
-[[nodiscard]] Status unmap_page(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir);
-[[nodiscard]] Status unmap_single(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir);
+namespace detail {
+[[nodiscard]] Status unmap_dispatch(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir,
+                                    MappingKind kind);
+}  // namespace detail
+
+/// Ends a mapping from map_page/map_single, with its size and direction. Errors: InvalidArgument
+/// for bad arguments or memory the device's path never mapped (as far as it can tell).
+[[nodiscard]] inline Status unmap_page(Device& dev, DmaAddr addr, std::uint64_t size,
+                                       Direction dir) {
+  if (dev.ops() == nullptr && dev.observer() == nullptr) [[likely]]
+    return detail::direct_check_unmap(dev, addr, size, dir);
+  return detail::unmap_dispatch(dev, addr, size, dir, MappingKind::Page);
+}
+[[nodiscard]] inline Status unmap_single(Device& dev, DmaAddr addr, std::uint64_t size,
+                                         Direction dir) {
+  if (dev.ops() == nullptr && dev.observer() == nullptr) [[likely]]
+    return detail::direct_check_unmap(dev, addr, size, dir);
+  return detail::unmap_dispatch(dev, addr, size, dir, MappingKind::Single);
+}
 
 /// Hands the buffer to the CPU (after the device wrote it) or back to the device (before it reads).
 [[nodiscard]] Status sync_single_for_cpu(Device& dev, DmaAddr addr, std::uint64_t size,

@@ -36,8 +36,16 @@ class PhysMemory {
   [[nodiscard]] PhysAddr end() const { return end_; }
   [[nodiscard]] Pfn end_pfn() const { return phys_to_pfn(end_); }
 
-  /// True when every byte of [addr, addr + size) is RAM (size 0 counts as 1 byte).
-  [[nodiscard]] bool is_ram(PhysAddr addr, std::uint64_t size = 1) const;
+  /// True when every byte of [addr, addr + size) is RAM (size 0 counts as 1 byte). Inline: it is on
+  /// every mapping's path. Machines have a handful of RAM ranges, so a scan beats a search.
+  [[nodiscard]] bool is_ram(PhysAddr addr, std::uint64_t size = 1) const {
+    const std::uint64_t last = addr.value() + (size == 0 ? 0 : size - 1);
+    if (last < addr.value()) return false;  // wrapped past 2^64
+    for (const PhysRange& r : ram_) {
+      if (addr < r.end) return addr >= r.start && last < r.end.value();
+    }
+    return false;
+  }
 
   /// The CPU's pointer to [addr, addr + size). BadAddress when any byte lies in a hole or past RAM.
   [[nodiscard]] Result<std::byte*> phys_to_virt(PhysAddr addr, std::uint64_t size = 1) const;
