@@ -10,6 +10,7 @@
 #include <bit>
 #include <cstring>
 
+#include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/dma_ops.h"
 
 namespace dmakit::dma {
@@ -73,11 +74,20 @@ Status direct_free_coherent(Device& dev, std::uint64_t size, void* cpu, DmaAddr 
 
 Result<std::byte*> alloc_coherent(Device& dev, std::uint64_t size, DmaAddr* handle,
                                   machine::Gfp gfp) {
+  if (size == 0)
+    return fail(Errc::InvalidArgument, "{}: coherent allocation of 0 bytes", dev.name());
+  // The device's own memory first (seed 001); an exclusive region never falls back.
+  if (DeclaredMemory* mem = declared_memory_for(dev)) {
+    Result<std::byte*> cpu = mem->alloc(size, handle);
+    if (cpu || (mem->flags() & kMemoryExclusive) != 0) return cpu;
+  }
   if (DmaOps* ops = dev.ops()) return ops->alloc(dev, size, handle, gfp);
   return detail::direct_alloc_coherent(dev, size, handle, gfp);
 }
 
 Status free_coherent(Device& dev, std::uint64_t size, void* cpu, DmaAddr handle) {
+  if (DeclaredMemory* mem = declared_memory_for(dev); mem != nullptr && mem->contains(cpu))
+    return mem->free(size, cpu, handle);
   if (DmaOps* ops = dev.ops()) return ops->free(dev, size, cpu, handle);
   return detail::direct_free_coherent(dev, size, cpu, handle);
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"
 
@@ -18,7 +19,15 @@ Device::Device(Platform& platform, std::string name, Device* parent, int node)
   platform_.add_device(this);
 }
 
-Device::~Device() { platform_.remove_device(this); }
+Device::~Device() {
+  // The region goes back to the machine with the device; its bytes are gone with it.
+  if (declared_ != nullptr) (void)machine().device_memory().remove(declared_->region().range.start);
+  platform_.remove_device(this);
+}
+
+void Device::set_declared_memory(std::unique_ptr<DeclaredMemory> memory) {
+  declared_ = std::move(memory);
+}
 
 bool Device::dma_supported(std::uint64_t mask) const {
   return ops_ != nullptr ? ops_->dma_supported(*this, mask)

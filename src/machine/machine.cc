@@ -49,6 +49,7 @@ Machine::Machine(const MachineConfig& config)
   page_allocator_ =
       std::make_unique<PageAllocator>(*memory_, zone_ptrs_, nodes_, layout_.mask_pool);
   vmalloc_ = std::make_unique<VmallocArea>(*memory_, *page_allocator_, config_.vmalloc_size);
+  device_memory_ = std::make_unique<DeviceMemoryMap>(layout_.ram);
 }
 
 Machine::~Machine() = default;

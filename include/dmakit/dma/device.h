@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -15,6 +16,7 @@
 
 namespace dmakit::dma {
 
+class DeclaredMemory;
 class DmaOps;
 class MappingObserver;
 
@@ -84,6 +86,10 @@ class Device {
   void set_observer(MappingObserver* observer) { observer_ = observer; }
   [[nodiscard]] MappingObserver* observer() const { return observer_; }
 
+  /// Coherent memory on the device itself (declare_coherent_memory), or null.
+  [[nodiscard]] DeclaredMemory* declared_memory() const { return declared_.get(); }
+  void set_declared_memory(std::unique_ptr<DeclaredMemory> memory);
+
   /// Bus address of a physical address, and back (the bus offset, seed 001's bus view).
   [[nodiscard]] DmaAddr phys_to_dma(PhysAddr phys) const {
     return DmaAddr(phys.value() + static_cast<std::uint64_t>(bus_offset_));
@@ -106,6 +112,7 @@ class Device {
   std::uint64_t segment_boundary_mask_ = dma_bit_mask(32);
   DmaOps* ops_ = nullptr;
   MappingObserver* observer_ = nullptr;
+  std::unique_ptr<DeclaredMemory> declared_;
 };
 
 }  // namespace dmakit::dma

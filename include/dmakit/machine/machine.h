@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dmakit/core/core.h"
+#include "dmakit/machine/device_memory.h"
 #include "dmakit/machine/gfp.h"
 #include "dmakit/machine/host_memory.h"
 #include "dmakit/machine/machine_config.h"
@@ -43,6 +44,9 @@ class Machine {
   [[nodiscard]] PageAllocator& page_allocator() { return *page_allocator_; }
   [[nodiscard]] const PageAllocator& page_allocator() const { return *page_allocator_; }
   [[nodiscard]] VmallocArea& vmalloc_area() { return *vmalloc_; }
+  /// Memory on devices, outside RAM (seed 001).
+  [[nodiscard]] DeviceMemoryMap& device_memory() { return *device_memory_; }
+  [[nodiscard]] const DeviceMemoryMap& device_memory() const { return *device_memory_; }
 
   [[nodiscard]] std::span<const NumaNode> nodes() const { return nodes_; }
   [[nodiscard]] std::span<Zone* const> zones() const { return zone_ptrs_; }
@@ -76,6 +80,7 @@ class Machine {
   std::vector<NumaNode> nodes_;
   std::unique_ptr<PageAllocator> page_allocator_;
   std::unique_ptr<VmallocArea> vmalloc_;
+  std::unique_ptr<DeviceMemoryMap> device_memory_;
 };
 
 }  // namespace dmakit::machine

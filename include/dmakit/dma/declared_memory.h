@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+// Device-declared coherent memory (dma layer; seed 001's dma_declare_coherent_memory(), with the
+// flags as Linux defined them at the time).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+
+#include "dmakit/alloc/page_bitmap.h"
+#include "dmakit/core/result.h"
+#include "dmakit/machine/device_memory.h"
+
+namespace dmakit::dma {
+
+class Device;
+
+/// The flags of seed 001, with Linux's values. One of kMemoryMap and kMemoryIo is required.
+enum DeclareFlags : unsigned {
+  kMemoryMap = 0x01,               ///< the CPU gets plain pointers into the region
+  kMemoryIo = 0x02,                ///< the CPU reaches it only through I/O accessors
+  kMemoryIncludesChildren = 0x04,  ///< child devices allocate from it too
+  kMemoryExclusive = 0x08,         ///< coherent memory only from here; fail when full
+};
+
+/// A region of memory on a device that its coherent allocations come from. `bus_addr` is where the
+/// machine's bus (and the CPU) sees it; `device_addr` where the device itself addresses it, which
+/// is what allocations hand out as their handle. Allocation is page-granular: power-of-two blocks
+/// of pages, naturally aligned, first fit (as Linux's bitmap_find_free_region). Thread-safe.
+class DeclaredMemory {
+ public:
+  DeclaredMemory(machine::DeviceMemoryRegion region, DmaAddr device_addr, unsigned flags);
+
+  [[nodiscard]] unsigned flags() const { return flags_; }
+  [[nodiscard]] const machine::DeviceMemoryRegion& region() const { return region_; }
+  [[nodiscard]] DmaAddr device_addr() const { return device_addr_; }
+  [[nodiscard]] std::uint64_t size() const { return region_.range.size(); }
+
+  /// `size` bytes, zeroed; *handle gets the device's address. NoMemory when no block is free.
+  [[nodiscard]] Result<std::byte*> alloc(std::uint64_t size, DmaAddr* handle);
+  /// True when `cpu` points into this region (what free_coherent asks before freeing here).
+  [[nodiscard]] bool contains(const void* cpu) const;
+  /// Frees a block from alloc() with its size. InvalidArgument, with nothing freed, otherwise.
+  [[nodiscard]] Status free(std::uint64_t size, void* cpu, DmaAddr handle);
+  /// Reserves [device_addr, device_addr + size) so alloc() never hands it out, and returns its CPU
+  /// address. InvalidArgument outside the region, Busy when part of it is already in use.
+  [[nodiscard]] Result<std::byte*> mark_occupied(DmaAddr device_addr, std::uint64_t size);
+  [[nodiscard]] std::uint64_t pages_in_use() const;
+
+ private:
+  [[nodiscard]] std::byte* cpu_base() const;
+
+  machine::DeviceMemoryRegion region_;
+  DmaAddr device_addr_;
+  unsigned flags_;
+  mutable std::mutex lock_;
+  alloc::PageBitmap used_;    ///< guarded by lock_
+  alloc::PageBitmap starts_;  ///< guarded by lock_: first page of each allocation
+};
+
+/// Declares `size` bytes of device memory at machine physical address `bus_addr`, addressed by the
+/// device at `device_addr`; the region gets real bytes. Errors: InvalidArgument (size 0 or not page
+/// aligned, neither or both of kMemoryMap/kMemoryIo), Busy (the device already has a region),
+/// BadAddress (the range overlaps RAM or another device's memory).
+[[nodiscard]] Status declare_coherent_memory(Device& dev, PhysAddr bus_addr, DmaAddr device_addr,
+                                             std::uint64_t size, unsigned flags);
+/// Gives the region back to the machine. Busy, with nothing released, while allocations from it
+/// live.
+[[nodiscard]] Status release_declared_memory(Device& dev);
+/// See DeclaredMemory::mark_occupied. InvalidArgument when the device has no region.
+[[nodiscard]] Result<std::byte*> mark_declared_memory_occupied(Device& dev, DmaAddr device_addr,
+                                                               std::uint64_t size);
+/// The region a device's coherent allocations use: its own, or the nearest ancestor's declared with
+/// kMemoryIncludesChildren; null for none.
+[[nodiscard]] DeclaredMemory* declared_memory_for(const Device& dev);
+
+}  // namespace dmakit::dma

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// Device-declared coherent memory (dma layer; seed 001, reference section 3).
+#include "dmakit/dma/declared_memory.h"
+
+#include <bit>
+#include <cstring>
+
+#include "dmakit/dma/device.h"
+
+namespace dmakit::dma {
+
+DeclaredMemory::DeclaredMemory(machine::DeviceMemoryRegion region, DmaAddr device_addr,
+                               unsigned flags)
+    : region_(std::move(region)),
+      device_addr_(device_addr),
+      flags_(flags),
+      used_(region_.range.size() / kPageSize),
+      starts_(region_.range.size() / kPageSize) {}
+
+std::byte* DeclaredMemory::cpu_base() const {
+  return (flags_ & kMemoryIo) != 0 ? region_.io_window : region_.backing;
+}
+
+bool DeclaredMemory::contains(const void* cpu) const {
+  const auto* p = static_cast<const std::byte*>(cpu);
+  return p >= cpu_base() && p < cpu_base() + size();
+}
+
+Result<std::byte*> DeclaredMemory::alloc(std::uint64_t size, DmaAddr* handle) {
+  const std::uint64_t pages = std::bit_ceil((size + kPageSize - 1) / kPageSize);
+  const std::size_t total = used_.size();
+  std::size_t index = alloc::PageBitmap::npos;
+  {
+    const std::scoped_lock guard(lock_);
+    // First fit among naturally aligned blocks of `pages` pages.
+    for (std::size_t i = 0; pages <= total && i <= total - pages;) {
+      const std::size_t busy = used_.next_set(i, i + pages);
+      if (busy == i + pages) {
+        index = i;
+        break;
+      }
+      i = align_up(busy + 1, pages);
+    }
+    if (index != alloc::PageBitmap::npos) {
+      used_.set(index, index + pages);
+      starts_.set(index, index + 1);
+    }
+  }
+  if (index == alloc::PageBitmap::npos)
+    return fail(Errc::NoMemory, "declared memory of {} bytes has no free block of {} pages",
+                this->size(), pages);
+  const std::uint64_t offset = index * kPageSize;
+  std::memset(region_.backing + offset, 0, pages * kPageSize);
+  *handle = device_addr_ + offset;
+  return cpu_base() + offset;
+}
+
+Status DeclaredMemory::free(std::uint64_t size, void* cpu, DmaAddr handle) {
+  const std::uint64_t offset =
+      static_cast<std::uint64_t>(static_cast<std::byte*>(cpu) - cpu_base());
+  if (!contains(cpu) || offset % kPageSize != 0 || handle != device_addr_ + offset)
+    return fail(Errc::InvalidArgument, "{} / {:#x} is not an allocation of this declared memory",
+                cpu, handle.value());
+  const std::size_t index = offset / kPageSize;
+  const std::uint64_t pages = std::bit_ceil((size + kPageSize - 1) / kPageSize);
+  const std::scoped_lock guard(lock_);
+  const std::size_t end = std::min(starts_.next_set(index + 1, used_.size()),
+                                   used_.next_clear(index + 1, used_.size()));
+  if (!starts_.test(index) || end - index != pages)
+    return fail(
+        Errc::InvalidArgument,
+        "declared memory: {} bytes at {:#x} is not one allocation (double free or wrong size?)",
+        size, handle.value());
+  used_.clear(index, end);
+  starts_.clear(index, index + 1);
+  return {};
+}
+
+Result<std::byte*> DeclaredMemory::mark_occupied(DmaAddr device_addr, std::uint64_t size) {
+  if (size == 0 || device_addr < device_addr_ || device_addr - device_addr_ >= this->size() ||
+      this->size() - (device_addr - device_addr_) < size)
+    return fail(Errc::InvalidArgument, "[{:#x}, +{:#x}) is outside the declared memory",
+                device_addr.value(), size);
+  const std::size_t first = (device_addr - device_addr_) / kPageSize;
+  const std::size_t last = (device_addr - device_addr_ + size - 1) / kPageSize;
+  const std::scoped_lock guard(lock_);
+  if (used_.next_set(first, last + 1) != last + 1)
+    return fail(Errc::Busy, "[{:#x}, +{:#x}) of the declared memory is already in use",
+                device_addr.value(), size);
+  used_.set(first, last + 1);
+  starts_.set(first, first + 1);
+  return cpu_base() + (device_addr - device_addr_);
+}
+
+std::uint64_t DeclaredMemory::pages_in_use() const {
+  const std::scoped_lock guard(lock_);
+  return used_.count();
+}
+
+Status declare_coherent_memory(Device& dev, PhysAddr bus_addr, DmaAddr device_addr,
+                               std::uint64_t size, unsigned flags) {
+  if (size == 0 || !is_aligned(size, kPageSize) || !is_aligned(bus_addr.value(), kPageSize) ||
+      !is_aligned(device_addr.value(), kPageSize))
+    return fail(Errc::InvalidArgument, "{}: declared memory must be page aligned and non-empty",
+                dev.name());
+  if (((flags & kMemoryMap) != 0) == ((flags & kMemoryIo) != 0))
+    return fail(Errc::InvalidArgument, "{}: flags {:#x} need exactly one of MAP and IO", dev.name(),
+                flags);
+  if (dev.declared_memory() != nullptr)
+    return fail(Errc::Busy, "{}: a device declares one region", dev.name());
+  Result<machine::DeviceMemoryRegion> region =
+      dev.machine().device_memory().add(dev.name(), {bus_addr, bus_addr + size});
+  if (!region) return std::unexpected(region.error());
+  dev.set_declared_memory(std::make_unique<DeclaredMemory>(*region, device_addr, flags));
+  return {};
+}
+
+Status release_declared_memory(Device& dev) {
+  DeclaredMemory* mem = dev.declared_memory();
+  if (mem == nullptr) return fail(Errc::InvalidArgument, "{}: no declared memory", dev.name());
+  if (const std::uint64_t in_use = mem->pages_in_use(); in_use != 0)
+    return fail(Errc::Busy, "{}: {} pages of its declared memory are still allocated", dev.name(),
+                in_use);
+  const PhysAddr start = mem->region().range.start;
+  dev.set_declared_memory(nullptr);
+  return dev.machine().device_memory().remove(start);
+}
+
+Result<std::byte*> mark_declared_memory_occupied(Device& dev, DmaAddr device_addr,
+                                                 std::uint64_t size) {
+  DeclaredMemory* mem = dev.declared_memory();
+  if (mem == nullptr) return fail(Errc::InvalidArgument, "{}: no declared memory", dev.name());
+  return mem->mark_occupied(device_addr, size);
+}
+
+DeclaredMemory* declared_memory_for(const Device& dev) {
+  if (DeclaredMemory* own = dev.declared_memory()) return own;
+  for (const Device* up = dev.parent(); up != nullptr; up = up->parent()) {
+    DeclaredMemory* mem = up->declared_memory();
+    if (mem != nullptr && (mem->flags() & kMemoryIncludesChildren) != 0) return mem;
+  }
+  return nullptr;
+}
+
+}  // namespace dmakit::dma
