@@ -2,12 +2,16 @@
 // `dmakit layout`: what the simulated machine looks like, as text or JSON.
 #include <fmt/format.h>
 
+#include <bit>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "commands.h"
 #include "dmakit/alloc/mask_allocator.h"
+#include "dmakit/dma/declared_memory.h"
+#include "dmakit/dma/device.h"
+#include "dmakit/dma/platform.h"
 #include "dmakit/machine/machine.h"
 
 namespace dmakit::cli {
@@ -62,7 +66,63 @@ nlohmann::json mask_pool_json(const Machine& m, const alloc::MaskAllocator* mask
   return j;
 }
 
-nlohmann::json layout_json(const Machine& m, const alloc::MaskAllocator* mask) {
+int mask_bits(std::uint64_t mask) { return mask == ~std::uint64_t{0} ? 64 : std::bit_width(mask); }
+
+std::string flags_text(unsigned flags) {
+  std::string text;
+  for (const auto& [bit, name] : {std::pair{dma::kMemoryMap, "map"}, {dma::kMemoryIo, "io"},
+                                  {dma::kMemoryIncludesChildren, "includes-children"},
+                                  {dma::kMemoryExclusive, "exclusive"}}) {
+    if ((flags & bit) != 0) text += (text.empty() ? "" : ",") + std::string(name);
+  }
+  return text;
+}
+
+nlohmann::json devices_json(const dma::Platform& platform) {
+  nlohmann::json devices = nlohmann::json::array();
+  for (const dma::Device* d : platform.devices()) {
+    nlohmann::json j = {{"name", d->name()},
+                        {"parent", d->parent() != nullptr ? nlohmann::json(d->parent()->name())
+                                                          : nlohmann::json(nullptr)},
+                        {"dma_mask", d->dma_mask()},
+                        {"dma_mask_bits", mask_bits(d->dma_mask())},
+                        {"coherent_dma_mask", d->coherent_dma_mask()},
+                        {"bus_dma_limit", d->bus_dma_limit()},
+                        {"bus_offset", d->bus_offset()},
+                        {"node", d->numa_node()},
+                        {"max_segment_size", d->max_segment_size()},
+                        {"segment_boundary_mask", d->segment_boundary_mask()},
+                        {"declared_memory", nullptr}};
+    if (const dma::DeclaredMemory* mem = d->declared_memory()) {
+      j["declared_memory"] = range_json(mem->region().range);
+      j["declared_memory"]["device_addr"] = mem->device_addr().value();
+      j["declared_memory"]["flags"] = flags_text(mem->flags());
+      j["declared_memory"]["pages_in_use"] = mem->pages_in_use();
+    }
+    devices.push_back(j);
+  }
+  return devices;
+}
+
+void print_devices(const dma::Platform& platform) {
+  if (platform.devices().empty()) return;
+  fmt::print("\ndevices\n  {:<12} {:<10} {:>6} {:>9} {:>9} {:>14} {:>5}\n", "name", "parent",
+             "mask", "coherent", "bus limit", "bus offset", "node");
+  for (const dma::Device* d : platform.devices()) {
+    fmt::print("  {:<12} {:<10} {:>4}b {:>8}b {:>8}b {:>#14x} {:>5}\n", d->name(),
+               d->parent() != nullptr ? d->parent()->name() : "-", mask_bits(d->dma_mask()),
+               mask_bits(d->coherent_dma_mask()), mask_bits(d->bus_dma_limit()), d->bus_offset(),
+               d->numa_node() < 0 ? std::string("any") : std::to_string(d->numa_node()));
+    if (const dma::DeclaredMemory* mem = d->declared_memory())
+      fmt::print("    declared memory: bus {} - {} ({}), device address {}, {}\n",
+                 format_addr(mem->region().range.start.value()),
+                 format_addr(mem->region().range.end.value()), format_size(mem->size()),
+                 format_addr(mem->device_addr().value()), flags_text(mem->flags()));
+  }
+}
+
+nlohmann::json layout_json(const Machine& m, const alloc::MaskAllocator* mask,
+                           const dma::Platform& platform) {
   nlohmann::json ram = nlohmann::json::array();
   for (const PhysRange& r : m.layout().ram) ram.push_back(range_json(r));
   nlohmann::json holes = nlohmann::json::array();
@@ -91,6 +151,7 @@ nlohmann::json layout_json(const Machine& m, const alloc::MaskAllocator* mask) {
             {"holes", holes},
             {"nodes", nodes},
             {"mask_pool", mask_pool_json(m, mask)},
+            {"devices", devices_json(platform)},
             {"vmalloc", {{"window_bytes", m.config().vmalloc_size}}}}}};
 }
 
@@ -112,7 +173,8 @@ void print_mask_pool(const Machine& m, const alloc::MaskAllocator* mask) {
       s.served_by_normal, s.normal_above_mask, s.served_by_pool, s.wraps, s.failures, s.waits);
 }
 
-void print_layout(const Machine& m, const alloc::MaskAllocator* mask) {
+void print_layout(const Machine& m, const alloc::MaskAllocator* mask,
+                  const dma::Platform& platform) {
   const auto& layout = m.layout();
   fmt::print("machine: {} of RAM, {} node(s), {} pages\n\n", format_size(m.ram_size()),
              m.nodes().size(), format_size(kPageSize));
@@ -154,6 +216,7 @@ void print_layout(const Machine& m, const alloc::MaskAllocator* mask) {
     }
   }
   print_mask_pool(m, mask);
+  print_devices(platform);
   fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
 }
 
@@ -167,7 +230,8 @@ void add_layout_command(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* cmd =
       app.add_subcommand("layout", "print the machine: memory map, nodes, zones, free pages");
-  cmd->add_option("--config", options->config, "YAML file with a 'machine:' section")
+  cmd->add_option("--config", options->config,
+                  "YAML file with a 'machine:' section and optionally 'devices:'")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
@@ -175,12 +239,12 @@ void add_layout_command(CLI::App& app) {
                                               ? machine::MachineConfig{}
                                               : machine::load_machine_config(options->config);
     Machine m(config);
-    std::unique_ptr<alloc::MaskAllocator> mask;
-    if (!m.layout().mask_pool.empty()) mask = std::make_unique<alloc::MaskAllocator>(m);
+    dma::Platform platform(m);
+    if (!options->config.empty()) platform.add_devices(dma::load_device_configs(options->config));
     if (options->json)
-      fmt::print("{}\n", layout_json(m, mask.get()).dump(2));
+      fmt::print("{}\n", layout_json(m, platform.mask_allocator(), platform).dump(2));
     else
-      print_layout(m, mask.get());
+      print_layout(m, platform.mask_allocator(), platform);
   });
 }
 

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "dmakit/core/config_error.h"
+#include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/device.h"
 
 namespace dmakit::dma {
@@ -15,5 +19,42 @@ Platform::Platform(machine::Machine& machine) : machine_(machine) {
 Platform::~Platform() = default;
 
 void Platform::remove_device(Device* device) { std::erase(devices_, device); }
+
+Device* Platform::find_device(const std::string& name) const {
+  for (Device* d : devices_) {
+    if (d->name() == name) return d;
+  }
+  return nullptr;
+}
+
+void Platform::add_devices(const std::vector<DeviceConfig>& configs) {
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    const DeviceConfig& c = configs[i];
+    const std::string field = fmt::format("devices[{}]", i);
+    if (find_device(c.name) != nullptr)
+      throw ConfigError(field + ".name", fmt::format("'{}' is already a device", c.name));
+    Device* parent = nullptr;
+    if (!c.parent.empty() && (parent = find_device(c.parent)) == nullptr)
+      throw ConfigError(field + ".parent",
+                        fmt::format("'{}' is not a device listed before '{}'", c.parent, c.name));
+    auto dev = std::make_unique<Device>(*this, c.name, parent, c.node);
+    auto setup = [&](const Status& status, const std::string& key) {
+      if (!status) throw ConfigError(field + "." + key, status.error().message);
+    };
+    if (c.bus_dma_limit_bits) dev->set_bus_dma_limit(dma_bit_mask(*c.bus_dma_limit_bits));
+    dev->set_bus_offset(c.bus_offset);
+    setup(dev->set_dma_mask(dma_bit_mask(c.dma_mask_bits)), "dma_mask");
+    setup(dev->set_coherent_dma_mask(dma_bit_mask(c.coherent_mask_bits.value_or(c.dma_mask_bits))),
+          "coherent_mask");
+    setup(dev->set_max_segment_size(c.max_segment_size), "max_segment_size");
+    setup(dev->set_segment_boundary_mask(dma_bit_mask(c.segment_boundary_bits)), "segment_boundary");
+    if (c.declared_memory) {
+      const DeclaredMemoryConfig& m = *c.declared_memory;
+      setup(declare_coherent_memory(*dev, m.bus_addr, m.device_addr, m.size, m.flags),
+            "declared_memory");
+    }
+    owned_.push_back(std::move(dev));
+  }
+}
 
 }  // namespace dmakit::dma

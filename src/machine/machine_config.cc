@@ -6,49 +6,18 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
-#include <initializer_list>
-#include <sstream>
 #include <string_view>
 
 #include "dmakit/core/config_error.h"
+#include "dmakit/machine/config_yaml.h"
 
 namespace dmakit::machine {
 namespace {
 
-void reject_unknown_keys(const YAML::Node& map, const std::string& field,
-                         std::initializer_list<std::string_view> known) {
-  if (!map.IsMap()) throw ConfigError(field, "expected a mapping of keys to values");
-  for (const auto& entry : map) {
-    const std::string key = entry.first.as<std::string>();
-    bool found = false;
-    std::string list;
-    for (std::string_view k : known) {
-      found = found || key == k;
-      list += fmt::format("{}{}", list.empty() ? "" : ", ", k);
-    }
-    if (!found) throw ConfigError(field + "." + key, fmt::format("unknown key (known: {})", list));
-  }
-}
-
-std::uint64_t size_of(const YAML::Node& node, const std::string& field) {
-  if (!node.IsScalar()) throw ConfigError(field, "expected a size such as 16MiB or 0x1000000");
-  const Result<std::uint64_t> size = parse_size(node.Scalar());
-  if (!size) throw ConfigError(field, size.error().message);
-  return *size;
-}
-
-unsigned unsigned_of(const YAML::Node& node, const std::string& field) {
-  const std::uint64_t value = size_of(node, field);
-  if (value > 0xffffffffu) throw ConfigError(field, fmt::format("{} is too large", value));
-  return static_cast<unsigned>(value);
-}
-
-bool bool_of(const YAML::Node& node, const std::string& field) {
-  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false"))
-    return node.Scalar() == "true";
-  throw ConfigError(field, "expected true or false");
-}
+using yaml::bool_of;
+using yaml::reject_unknown_keys;
+using yaml::size_of;
+using yaml::unsigned_of;
 
 // A zone limit: a size, or `none` / `false` for a machine without that zone.
 std::optional<std::uint64_t> zone_limit_of(const YAML::Node& node, const std::string& field) {
@@ -135,12 +104,7 @@ void apply(const YAML::Node& m, MachineConfig& config) {
 }  // namespace
 
 MachineConfig parse_machine_config(const std::string& yaml_text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError("config", fmt::format("not valid YAML: {}", e.what()));
-  }
+  const YAML::Node root = yaml::load(yaml_text);
   MachineConfig config;
   if (!root.IsMap() || !root["machine"])
     throw ConfigError("machine", "the configuration has no 'machine:' section");
@@ -153,11 +117,7 @@ MachineConfig parse_machine_config(const std::string& yaml_text) {
 }
 
 MachineConfig load_machine_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("config", fmt::format("cannot read '{}'", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_machine_config(text.str());
+  return parse_machine_config(yaml::read_file(path));
 }
 
 }  // namespace dmakit::machine

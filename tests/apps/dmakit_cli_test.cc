@@ -55,6 +55,41 @@ TEST(DmakitLayout, JsonShowsZonesNodesAndThePciHole) {
   EXPECT_EQ(pool["counters"]["served_by_pool"], 0);
 }
 
+TEST(DmakitLayout, ListsConfiguredDevicesWithMasksAndDeclaredMemory) {
+  const Output out = run(std::string("layout --json --config ") + DMAKIT_SOURCE_DIR +
+                         "/configs/devices.yaml");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto devices = nlohmann::json::parse(out.text)["machine"]["devices"];
+  ASSERT_EQ(devices.size(), 6u);
+  EXPECT_EQ(devices[2]["name"], "odd31");
+  EXPECT_EQ(devices[2]["dma_mask_bits"], 31);
+  EXPECT_EQ(devices[4]["declared_memory"]["start"], 0xd0000000ull);
+  EXPECT_EQ(devices[4]["declared_memory"]["flags"], "map,includes-children,exclusive");
+  EXPECT_EQ(devices[5]["parent"], "raid0");
+  const Output text = run(std::string("layout --config ") + DMAKIT_SOURCE_DIR +
+                          "/configs/devices.yaml");
+  EXPECT_NE(text.text.find("declared memory: bus 0x00000000d0000000"), std::string::npos)
+      << text.text;
+}
+
+TEST(DmakitLayout, BadDeviceConfigNamesTheDeviceAndField) {
+  const std::string path = ::testing::TempDir() + "/bad_devices.yaml";
+  std::ofstream(path) << "machine: {}\ndevices:\n  - {name: a, parent: nobody}\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.text.find("devices[0].parent"), std::string::npos) << out.text;
+}
+
+TEST(DmakitBench, MapReportsTheIndirectCallAgainstTheInlinePath) {
+  const Output out = run("bench map --mode direct --json --min-time 0.01 --repetitions 1");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  EXPECT_EQ(j["results"].size(), 6u);
+  EXPECT_EQ(j["comparisons"].size(), 4u);
+  EXPECT_GT(j["ratio"].get<double>(), 0.0);
+  EXPECT_NE(run("bench map --mode iommu").exit_code, 0);
+}
+
 TEST(DmakitLayout, MachineWithoutAPoolShowsZoneDma) {
   const std::string path = ::testing::TempDir() + "/classic.yaml";
   std::ofstream(path) << "machine:\n  mask_pool: {size: 0}\n  zones: {dma: 16MiB}\n";

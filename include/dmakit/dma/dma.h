@@ -5,6 +5,7 @@
 #include "dmakit/dma/coherent.h"
 #include "dmakit/dma/cpu_copy_ops.h"
 #include "dmakit/dma/declared_memory.h"
+#include "dmakit/dma/device_config.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/direct_ops.h"
 #include "dmakit/dma/dma_ops.h"

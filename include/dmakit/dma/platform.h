@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dmakit/alloc/mask_allocator.h"
+#include "dmakit/dma/device_config.h"
 #include "dmakit/machine/machine.h"
 
 namespace dmakit::dma {
@@ -30,6 +31,13 @@ class Platform {
   /// The devices created on this platform, in creation order.
   [[nodiscard]] const std::vector<Device*>& devices() const { return devices_; }
 
+  /// Creates, and owns, the devices a configuration describes, in order (a parent before its
+  /// children), with their masks, limits and declared memory. Throws ConfigError naming the device
+  /// and the field ("devices[1].parent") on anything that cannot be set up.
+  void add_devices(const std::vector<DeviceConfig>& configs);
+  /// A device by name, or null.
+  [[nodiscard]] Device* find_device(const std::string& name) const;
+
  private:
   friend class Device;
   void add_device(Device* device) { devices_.push_back(device); }
@@ -38,6 +46,7 @@ class Platform {
   machine::Machine& machine_;
   std::unique_ptr<alloc::MaskAllocator> mask_;
   std::vector<Device*> devices_;
+  std::vector<std::unique_ptr<Device>> owned_;  ///< destroyed before devices_ (they unlist)
 };
 
 }  // namespace dmakit::dma

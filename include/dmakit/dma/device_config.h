@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// DeviceConfig: devices described in a configuration file's `devices:` list (dma layer), each key
+// documented in configs/devices.yaml.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dmakit/core/addr.h"
+
+namespace dmakit::dma {
+
+struct DeclaredMemoryConfig {
+  PhysAddr bus_addr;
+  DmaAddr device_addr;
+  std::uint64_t size = 0;
+  unsigned flags = 0;  ///< DeclareFlags
+};
+
+struct DeviceConfig {
+  std::string name;
+  std::string parent;  ///< empty: on the root bus
+  unsigned dma_mask_bits = 32;
+  std::optional<unsigned> coherent_mask_bits;  ///< defaults to dma_mask_bits
+  std::optional<unsigned> bus_dma_limit_bits;
+  std::int64_t bus_offset = 0;
+  int node = -1;  ///< machine::kLocalNode: none in particular
+  std::uint64_t max_segment_size = 64 * 1024;
+  unsigned segment_boundary_bits = 32;
+  std::optional<DeclaredMemoryConfig> declared_memory;
+};
+
+/// The `devices:` list of a YAML document (empty when there is none). Throws ConfigError naming the
+/// key ("devices[2].dma_mask") on anything unknown or malformed.
+std::vector<DeviceConfig> parse_device_configs(const std::string& yaml_text);
+std::vector<DeviceConfig> load_device_configs(const std::string& path);
+
+}  // namespace dmakit::dma

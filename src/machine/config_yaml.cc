@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// YAML field readers (machine layer).
+#include "dmakit/machine/config_yaml.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "dmakit/core/config_error.h"
+#include "dmakit/core/units.h"
+
+namespace dmakit::machine::yaml {
+
+void reject_unknown_keys(const YAML::Node& map, const std::string& field,
+                         std::initializer_list<std::string_view> known) {
+  if (!map.IsMap()) throw ConfigError(field, "expected a mapping of keys to values");
+  for (const auto& entry : map) {
+    const std::string key = entry.first.as<std::string>();
+    bool found = false;
+    std::string list;
+    for (std::string_view k : known) {
+      found = found || key == k;
+      list += fmt::format("{}{}", list.empty() ? "" : ", ", k);
+    }
+    if (!found) throw ConfigError(field + "." + key, fmt::format("unknown key (known: {})", list));
+  }
+}
+
+std::uint64_t size_of(const YAML::Node& node, const std::string& field) {
+  if (!node.IsScalar()) throw ConfigError(field, "expected a size such as 16MiB or 0x1000000");
+  const Result<std::uint64_t> size = parse_size(node.Scalar());
+  if (!size) throw ConfigError(field, size.error().message);
+  return *size;
+}
+
+unsigned unsigned_of(const YAML::Node& node, const std::string& field) {
+  const std::uint64_t value = size_of(node, field);
+  if (value > 0xffffffffu) throw ConfigError(field, fmt::format("{} is too large", value));
+  return static_cast<unsigned>(value);
+}
+
+bool bool_of(const YAML::Node& node, const std::string& field) {
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false"))
+    return node.Scalar() == "true";
+  throw ConfigError(field, "expected true or false");
+}
+
+std::int64_t signed_of(const YAML::Node& node, const std::string& field) {
+  if (node.IsScalar() && !node.Scalar().empty() && node.Scalar()[0] == '-') {
+    const Result<std::uint64_t> magnitude = parse_size(node.Scalar().substr(1));
+    if (!magnitude || *magnitude > (std::uint64_t{1} << 63))
+      throw ConfigError(field, fmt::format("'{}' is not a size", node.Scalar()));
+    return -static_cast<std::int64_t>(*magnitude);
+  }
+  const std::uint64_t value = size_of(node, field);
+  if (value >= (std::uint64_t{1} << 63)) throw ConfigError(field, "too large");
+  return static_cast<std::int64_t>(value);
+}
+
+YAML::Node load(const std::string& text) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("config", fmt::format("not valid YAML: {}", e.what()));
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("config", fmt::format("cannot read '{}'", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace dmakit::machine::yaml
