@@ -7,6 +7,7 @@
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"
+#include "dmakit/dma/mapping_tracker.h"
 
 namespace dmakit::dma {
 
@@ -23,6 +24,11 @@ Device::~Device() {
   // The region goes back to the machine with the device; its bytes are gone with it.
   if (declared_ != nullptr) (void)machine().device_memory().remove(declared_->region().range.start);
   platform_.remove_device(this);
+}
+
+void Device::set_tracker(MappingTracker* tracker) {
+  tracker_ = tracker;
+  observer_ = tracker;
 }
 
 void Device::set_declared_memory(std::unique_ptr<DeclaredMemory> memory) {

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "dmakit/dma/mapping_tracker.h"
+
 namespace dmakit::dma {
 namespace detail {
 
@@ -254,6 +256,7 @@ bool mapping_error(const Device& dev, DmaAddr addr) {
 }
 
 std::byte* dma_to_virt(const Device& dev, DmaAddr addr) {
+  if (const MappingTracker* tracker = dev.tracker()) return tracker->live().lookup(addr);
   return dev.ops() != nullptr ? dev.ops()->dma_to_virt(dev, addr)
                               : detail::direct_to_virt(dev, addr);
 }

@@ -19,6 +19,7 @@ namespace dmakit::dma {
 class DeclaredMemory;
 class DmaOps;
 class MappingObserver;
+class MappingTracker;
 
 /// A device that masters DMA. It belongs to one Platform, which must outlive it and lists it while
 /// it lives. Configure it (masks, ops, observer) before mapping from several threads; mapping
@@ -86,6 +87,11 @@ class Device {
   void set_observer(MappingObserver* observer) { observer_ = observer; }
   [[nodiscard]] MappingObserver* observer() const { return observer_; }
 
+  /// Asks for a table of live mappings (seed 004): `tracker` becomes the observer and dma_to_virt()
+  /// answers from it. Null removes both.
+  void set_tracker(MappingTracker* tracker);
+  [[nodiscard]] MappingTracker* tracker() const { return tracker_; }
+
   /// Coherent memory on the device itself (declare_coherent_memory), or null.
   [[nodiscard]] DeclaredMemory* declared_memory() const { return declared_.get(); }
   void set_declared_memory(std::unique_ptr<DeclaredMemory> memory);
@@ -112,6 +118,7 @@ class Device {
   std::uint64_t segment_boundary_mask_ = dma_bit_mask(32);
   DmaOps* ops_ = nullptr;
   MappingObserver* observer_ = nullptr;
+  MappingTracker* tracker_ = nullptr;
   std::unique_ptr<DeclaredMemory> declared_;
 };
 

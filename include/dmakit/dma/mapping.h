@@ -86,9 +86,10 @@ namespace detail {
 /// Whether `addr` is the device's mapping-error marker (Linux's dma_mapping_error()).
 [[nodiscard]] bool mapping_error(const Device& dev, DmaAddr addr);
 
-/// The CPU address behind a bus address of the device (seed 004's reverse lookup), in O(1): the
-/// ops' own inverse, or for direct mapping the bus offset arithmetic (any RAM address answers: a
-/// stateless path cannot know what is mapped). Null when nothing answers.
+/// The CPU address behind a bus address of the device (seed 004's reverse lookup), in O(1): from
+/// the device's MappingTracker when it has one (live mappings only), else the ops' own inverse,
+/// else for direct mapping the bus offset arithmetic (any RAM address answers: a stateless path
+/// cannot know what is mapped). Null when nothing answers.
 [[nodiscard]] std::byte* dma_to_virt(const Device& dev, DmaAddr addr);
 
 }  // namespace dmakit::dma

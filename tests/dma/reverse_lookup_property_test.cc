@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reverse lookup over random live mappings: every byte of a live mapping resolves to its CPU
+// address, and nothing resolves after its unmap; for the CPU-copy ops and for a direct device with
+// a tracker.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <map>
+
+#include "dmakit/dma/cpu_copy_ops.h"
+#include "dmakit/dma/mapping.h"
+#include "dmakit/dma/mapping_tracker.h"
+#include "dmakit/dma/platform.h"
+
+namespace dmakit::dma {
+namespace {
+
+void check_reverse_lookup(bool cpu_copy) {
+  machine::MachineConfig c;
+  c.ram_size = 256 * kMiB;
+  c.holes.clear();
+  c.vmalloc_size = 16 * kMiB;
+  machine::Machine m(c);
+  Platform platform(m);
+  Device dev(platform, "dev");
+  CpuCopyOps ops;
+  MappingTracker tracker;
+  if (cpu_copy)
+    dev.set_ops(&ops);
+  else
+    dev.set_tracker(&tracker);
+
+  struct Live {
+    std::byte* cpu;
+    std::uint64_t size;
+  };
+  std::map<std::uint64_t, Live> live;  // by bus address; mappings use distinct pages
+  std::vector<DmaAddr> gone;
+  const int steps = *rc::gen::inRange(1, 80);
+  for (int i = 0; i < steps; ++i) {
+    if (!live.empty() && *rc::gen::inRange(0, 3) == 0) {
+      auto it = live.begin();
+      std::advance(it, *rc::gen::inRange<long>(0, static_cast<long>(live.size())));
+      RC_ASSERT(
+          unmap_single(dev, DmaAddr(it->first), it->second.size, Direction::ToDevice).has_value());
+      gone.push_back(DmaAddr(it->first));
+      live.erase(it);
+      continue;
+    }
+    // A buffer of up to three pages at a random place; skip it if it shares a page with a live one.
+    const auto pfn = *rc::gen::inRange<Pfn>(4096, 60000);
+    const auto offset = *rc::gen::inRange<std::uint64_t>(0, kPageSize);
+    const auto size = *rc::gen::inRange<std::uint64_t>(1, 2 * kPageSize);
+    std::byte* cpu = m.memory().direct_map(pfn_to_phys(pfn)) + offset;
+    bool clash = false;
+    for (const auto& [dma, l] : live) {
+      const auto lo = reinterpret_cast<std::uintptr_t>(l.cpu) / kPageSize;
+      const auto hi = (reinterpret_cast<std::uintptr_t>(l.cpu) + l.size - 1) / kPageSize;
+      const auto a = reinterpret_cast<std::uintptr_t>(cpu) / kPageSize;
+      const auto b = (reinterpret_cast<std::uintptr_t>(cpu) + size - 1) / kPageSize;
+      clash = clash || (a <= hi && lo <= b);
+    }
+    if (clash) continue;
+    const DmaAddr dma = map_single(dev, cpu, size, Direction::ToDevice).value();
+    live.emplace(dma.value(), Live{cpu, size});
+  }
+  for (const auto& [dma, l] : live) {
+    for (std::uint64_t off : {std::uint64_t{0}, l.size / 2, l.size - 1})
+      RC_ASSERT(dma_to_virt(dev, DmaAddr(dma) + off) == l.cpu + off);
+  }
+  for (const DmaAddr dma : gone) {
+    if (!live.contains(dma.value())) RC_ASSERT(dma_to_virt(dev, dma) == nullptr);
+  }
+}
+
+RC_GTEST_PROP(ReverseLookupProperty, CpuCopyOpsResolveLiveMappingsOnly, ()) {
+  check_reverse_lookup(/*cpu_copy=*/true);
+}
+
+RC_GTEST_PROP(ReverseLookupProperty, ATrackedDirectDeviceResolvesLiveMappingsOnly, ()) {
+  check_reverse_lookup(/*cpu_copy=*/false);
+}
+
+}  // namespace
+}  // namespace dmakit::dma
