@@ -6,3 +6,4 @@
 #include "dmakit/core/core.h"
 #include "dmakit/dma/dma.h"
 #include "dmakit/machine/machine.h"
+#include "dmakit/pool/dma_pool.h"
