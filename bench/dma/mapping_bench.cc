@@ -39,24 +39,22 @@ std::unique_ptr<MapBench>& bench_state() {
   return state;
 }
 
-void BM_Map_NoOps(benchmark::State& state) {
-  MapBench& b = *bench_state();
+// map_page + unmap_page pairs on `dev` (no ops, or the trivial ops table).
+void map_page_pairs(benchmark::State& state, dma::Device& dev, machine::Page* page) {
   for (auto _ : state) {
-    const Result<DmaAddr> dma = dma::map_page(b.plain, b.page, 64, 1024, Direction::ToDevice);
+    const Result<DmaAddr> dma = dma::map_page(dev, page, 64, 1024, Direction::ToDevice);
     benchmark::DoNotOptimize(dma);
-    if (!dma || !dma::unmap_page(b.plain, *dma, 1024, Direction::ToDevice))
+    if (!dma || !dma::unmap_page(dev, *dma, 1024, Direction::ToDevice))
       state.SkipWithError("mapping failed");
   }
 }
 
+void BM_Map_NoOps(benchmark::State& state) {
+  map_page_pairs(state, bench_state()->plain, bench_state()->page);
+}
+
 void BM_Map_TrivialOps(benchmark::State& state) {
-  MapBench& b = *bench_state();
-  for (auto _ : state) {
-    const Result<DmaAddr> dma = dma::map_page(b.with_ops, b.page, 64, 1024, Direction::ToDevice);
-    benchmark::DoNotOptimize(dma);
-    if (!dma || !dma::unmap_page(b.with_ops, *dma, 1024, Direction::ToDevice))
-      state.SkipWithError("mapping failed");
-  }
+  map_page_pairs(state, bench_state()->with_ops, bench_state()->page);
 }
 
 void BM_Map_FullDispatch(benchmark::State& state) {

@@ -11,16 +11,13 @@
 #include "dmakit/dma/mapping.h"
 #include "dmakit/dma/mapping_tracker.h"
 #include "dmakit/dma/platform.h"
+#include "testing/small_machine.h"
 
 namespace dmakit::dma {
 namespace {
 
 void check_reverse_lookup(bool cpu_copy) {
-  machine::MachineConfig c;
-  c.ram_size = 256 * kMiB;
-  c.holes.clear();
-  c.vmalloc_size = 16 * kMiB;
-  machine::Machine m(c);
+  machine::Machine m(testing::compact_machine_config(256 * kMiB));
   Platform platform(m);
   Device dev(platform, "dev");
   CpuCopyOps ops;

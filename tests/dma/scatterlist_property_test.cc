@@ -6,17 +6,12 @@
 
 #include "dmakit/dma/mapping.h"
 #include "dmakit/dma/platform.h"
+#include "testing/small_machine.h"
 
 namespace dmakit::dma {
 namespace {
 
-machine::MachineConfig small() {
-  machine::MachineConfig c;
-  c.ram_size = 256 * kMiB;
-  c.holes.clear();
-  c.vmalloc_size = 16 * kMiB;
-  return c;
-}
+machine::MachineConfig small() { return testing::compact_machine_config(256 * kMiB); }
 
 RC_GTEST_PROP(ScatterlistProperty, DirectMergingHonoursSegmentLimits, ()) {
   machine::Machine m(small());

@@ -8,17 +8,12 @@
 #include <vector>
 
 #include "dmakit/dma/platform.h"
+#include "testing/small_machine.h"
 
 namespace dmakit::pool {
 namespace {
 
-machine::MachineConfig small() {
-  machine::MachineConfig c;
-  c.ram_size = 512 * kMiB;
-  c.holes.clear();
-  c.vmalloc_size = 16 * kMiB;
-  return c;
-}
+machine::MachineConfig small() { return testing::compact_machine_config(512 * kMiB); }
 
 class DmaPoolTest : public ::testing::Test {
  protected:

@@ -35,4 +35,14 @@ inline machine::MachineConfig plain_machine_config(std::uint64_t ram) {
   return config;
 }
 
+/// A machine of `ram` bytes from address 0 without holes, with the default 16 MiB mask pool: the
+/// usual ground for mapping, pool and scatter/gather tests.
+inline machine::MachineConfig compact_machine_config(std::uint64_t ram) {
+  machine::MachineConfig config;
+  config.ram_size = ram;
+  config.holes.clear();
+  config.vmalloc_size = 16 * kMiB;
+  return config;
+}
+
 }  // namespace dmakit::testing
