@@ -70,7 +70,8 @@ int mask_bits(std::uint64_t mask) { return mask == ~std::uint64_t{0} ? 64 : std:
 
 std::string flags_text(unsigned flags) {
   std::string text;
-  for (const auto& [bit, name] : {std::pair{dma::kMemoryMap, "map"}, {dma::kMemoryIo, "io"},
+  for (const auto& [bit, name] : {std::pair{dma::kMemoryMap, "map"},
+                                  {dma::kMemoryIo, "io"},
                                   {dma::kMemoryIncludesChildren, "includes-children"},
                                   {dma::kMemoryExclusive, "exclusive"}}) {
     if ((flags & bit) != 0) text += (text.empty() ? "" : ",") + std::string(name);
@@ -121,8 +122,8 @@ void print_devices(const dma::Platform& platform) {
   }
 }
 
-nlohmann::json layout_json(const Machine& m, const alloc::MaskAllocator* mask,
-                           const dma::Platform& platform) {
+nlohmann::json layout_json(const dma::Platform& platform) {
+  const Machine& m = platform.machine();
   nlohmann::json ram = nlohmann::json::array();
   for (const PhysRange& r : m.layout().ram) ram.push_back(range_json(r));
   nlohmann::json holes = nlohmann::json::array();
@@ -150,7 +151,7 @@ nlohmann::json layout_json(const Machine& m, const alloc::MaskAllocator* mask,
             {"ram", ram},
             {"holes", holes},
             {"nodes", nodes},
-            {"mask_pool", mask_pool_json(m, mask)},
+            {"mask_pool", mask_pool_json(m, platform.mask_allocator())},
             {"devices", devices_json(platform)},
             {"vmalloc", {{"window_bytes", m.config().vmalloc_size}}}}}};
 }
@@ -161,9 +162,9 @@ void print_mask_pool(const Machine& m, const alloc::MaskAllocator* mask) {
     return;
   }
   const alloc::MaskAllocatorStats s = mask->stats();
-  fmt::print("\nmask pool: {} - {}, {} ({} pages), {} search{}\n", format_addr(s.pool.start.value()),
-             format_addr(s.pool.end.value()), format_size(s.pool.size()), s.pool_pages,
-             search_name(m.config().mask_pool_search),
+  fmt::print("\nmask pool: {} - {}, {} ({} pages), {} search{}\n",
+             format_addr(s.pool.start.value()), format_addr(s.pool.end.value()),
+             format_size(s.pool.size()), s.pool_pages, search_name(m.config().mask_pool_search),
              m.config().mask_pool_force ? ", forced" : "");
   fmt::print("  used {} pages, {} free runs, largest {} pages\n", s.used_pages, s.free_runs,
              s.largest_free_run);
@@ -173,8 +174,8 @@ void print_mask_pool(const Machine& m, const alloc::MaskAllocator* mask) {
       s.served_by_normal, s.normal_above_mask, s.served_by_pool, s.wraps, s.failures, s.waits);
 }
 
-void print_layout(const Machine& m, const alloc::MaskAllocator* mask,
-                  const dma::Platform& platform) {
+void print_layout(const dma::Platform& platform) {
+  const Machine& m = platform.machine();
   const auto& layout = m.layout();
   fmt::print("machine: {} of RAM, {} node(s), {} pages\n\n", format_size(m.ram_size()),
              m.nodes().size(), format_size(kPageSize));
@@ -215,7 +216,7 @@ void print_layout(const Machine& m, const alloc::MaskAllocator* mask,
       fmt::print("\n");
     }
   }
-  print_mask_pool(m, mask);
+  print_mask_pool(m, platform.mask_allocator());
   print_devices(platform);
   fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
 }
@@ -242,9 +243,9 @@ void add_layout_command(CLI::App& app) {
     dma::Platform platform(m);
     if (!options->config.empty()) platform.add_devices(dma::load_device_configs(options->config));
     if (options->json)
-      fmt::print("{}\n", layout_json(m, platform.mask_allocator(), platform).dump(2));
+      fmt::print("{}\n", layout_json(platform).dump(2));
     else
-      print_layout(m, platform.mask_allocator(), platform);
+      print_layout(platform);
   });
 }
 

@@ -71,7 +71,7 @@ Result<std::byte*> KmallocMask::kmalloc_mask(std::uint64_t size, Gfp gfp, std::u
   slab.free.pop_back();
   slab.in_use[index] = true;
   if (slab.free.empty()) std::erase(partial_[cls], *slot);
-  std::byte* object = m.page_address(slab.page) + std::uint64_t{index} * slab.size_class;
+  std::byte* object = m.page_address(slab.page) + std::uint64_t{index} * slab.object_size();
   guard.unlock();
   if (gfp.has(Gfp::kZero)) std::memset(object, 0, size);
   return object;
@@ -103,12 +103,11 @@ std::uint32_t KmallocMask::make_slab(std::size_t cls, Page* page) {
   slab.page = page;
   slab.end = m.page_to_phys(page).value() + kPageSize;
   slab.node = m.node_of(m.page_to_phys(page));
-  slab.size_class = kClasses[cls];
-  slab.capacity = static_cast<std::uint32_t>(kPageSize / kClasses[cls]);
+  slab.cls = cls;
+  slab.in_use.assign(kPageSize / kClasses[cls], false);
   slab.free.clear();
-  for (std::uint32_t i = slab.capacity; i-- > 0;)
+  for (std::size_t i = slab.capacity(); i-- > 0;)
     slab.free.push_back(static_cast<std::uint16_t>(i));
-  slab.in_use.assign(slab.capacity, false);
   page->private_data = slot + 1;
   partial_[cls].push_back(slot);
   return slot;
@@ -141,16 +140,15 @@ Status KmallocMask::kfree(const void* ptr) {
   if (slot >= slabs_.size() || slabs_[slot].page != where->page)
     return fail(Errc::InvalidArgument, "{} is not a live kmalloc_mask allocation", ptr);
   Slab& slab = slabs_[slot];
-  const std::uint64_t index = where->offset / slab.size_class;
-  if (where->offset % slab.size_class != 0 || index >= slab.capacity || !slab.in_use[index])
+  const std::uint64_t index = where->offset / slab.object_size();
+  if (where->offset % slab.object_size() != 0 || index >= slab.capacity() || !slab.in_use[index])
     return fail(Errc::InvalidArgument, "{} is not a live {}-byte object (double kfree?)", ptr,
-                slab.size_class);
-  const auto cls = static_cast<std::size_t>(
-      std::find(kClasses.begin(), kClasses.end(), slab.size_class) - kClasses.begin());
+                slab.object_size());
+  const std::size_t cls = slab.cls;
   slab.in_use[index] = false;
   slab.free.push_back(static_cast<std::uint16_t>(index));
   if (slab.free.size() == 1) partial_[cls].push_back(slot);
-  if (slab.free.size() == slab.capacity) {
+  if (slab.free.size() == slab.capacity()) {
     std::erase(partial_[cls], slot);
     Page* page = slab.page;
     page->private_data = 0;
@@ -166,7 +164,7 @@ Result<std::uint64_t> KmallocMask::ksize(const void* ptr) const {
   Result<Located> where = locate(ptr);
   if (!where) return std::unexpected(where.error());
   if (where->tag & kLargeTag) return std::uint64_t{where->tag & ~kLargeTag} * kPageSize;
-  return std::uint64_t{slabs_[where->tag - 1].size_class};
+  return slabs_[where->tag - 1].object_size();
 }
 
 std::uint64_t KmallocMask::slab_pages() const {

@@ -1,24 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 // The mask allocator (alloc layer; seed 003).
 //
-// The pool is [pool_start, pool_start + pool_pages) pages, bit i of the bitmaps standing for page
-// pool_start + i. `used_` marks allocated pages; `starts_` marks the first page of every
-// allocation, which is what lets a free check its size: an allocation runs from its start bit to
-// the next start bit or the next unused page. A free that names a page without a start bit, or a
-// size that does not end exactly there, is refused and changes nothing.
+// The pool is [pool_start, pool_start + pool_pages) pages, bit i of the BlockBitmap standing for
+// page pool_start + i. Its start bits are what let a free check its size: a free that names a page
+// where no allocation starts, or a size other than the allocation's, is refused and changes
+// nothing.
 //
 // A request's window is the pool pages that lie wholly at or below its mask, [0, window). Two
 // searches, chosen per machine:
-//  - next-fit (the seed): a cursor cycles upwards through the pool; the next free run at or after
-//  the
-//    cursor is taken if it fits in the window, otherwise the search goes back to the low end of the
-//    pool ("wraps"). Short-lived DMA buffers spread over the pool instead of piling up at its
-//    bottom.
+//  - next-fit (the seed): a cursor cycles upwards through the pool; the next free run at or
+//    after the cursor is taken if it fits in the window, otherwise the search goes back to the low
+//    end of the pool ("wraps"). Short-lived DMA buffers spread over the pool instead of piling up
+//    at its bottom.
 //  - top-down (the 2008 patches, reference section 9.4): the cursor is used only when it lies in
-//  the
-//    upper half of the caller's window; otherwise, or when nothing is free below it, the search
-//    starts again at the top of the window. Searches run downwards, so the lowest memory stays free
-//    for the tightest masks.
+//    the upper half of the caller's window; otherwise, or when nothing is free below it, the
+//    search starts again at the top of the window. Searches run downwards, so the lowest memory
+//    stays free for the tightest masks.
 // Either way the cursor moves past the run just taken.
 //
 // Two bugs of the 2008 code are not repeated: the page-allocator attempt checks the block's last
@@ -61,8 +58,7 @@ MaskAllocator::MaskAllocator(machine::Machine& machine)
       force_(machine.config().mask_pool_force),
       search_(machine.config().mask_pool_search),
       wait_timeout_(machine.config().mask_pool_wait_timeout),
-      used_(pool_pages_),
-      starts_(pool_pages_),
+      blocks_(pool_pages_),
       cursor_(search_ == machine::MaskPoolSearch::NextFit ? 0 : pool_pages_),
       warning_sink_([](const std::string& message) {
         std::fputs(fmt::format("dmakit: {}\n", message).c_str(), stderr);
@@ -96,8 +92,7 @@ std::size_t MaskAllocator::window_for(std::uint64_t mask) const {
 
 Page* MaskAllocator::alloc_normal(Gfp gfp, std::uint64_t pages, std::uint64_t mask, int node) {
   // Ask the zone that best matches the mask, so the result is likely to fit; then check it.
-  const auto dma32 = machine_.config().zone_dma32_limit;
-  const Gfp zone = dma32 && mask < *dma32 ? machine::kGfpDma32 : machine::kGfpKernel;
+  const Gfp zone = machine::zone_flags_for_mask(machine_.config(), mask);
   const Gfp passed = (gfp.has(Gfp::kThisNode) ? machine::kGfpThisNode : machine::kGfpKernel) | zone;
   machine::PageAllocator& allocator = machine_.page_allocator();
   Result<Page*> page = allocator.alloc_pages_exact(passed, pages * kPageSize, node);
@@ -110,25 +105,25 @@ Page* MaskAllocator::alloc_normal(Gfp gfp, std::uint64_t pages, std::uint64_t ma
 }
 
 std::size_t MaskAllocator::take_run_locked(std::size_t pages, std::size_t window) {
+  const PageBitmap& used = blocks_.used();
   std::size_t index = PageBitmap::npos;
   if (search_ == machine::MaskPoolSearch::NextFit) {
-    if (cursor_ < window) index = used_.find_clear_run(cursor_, window, pages);
+    if (cursor_ < window) index = used.find_clear_run(cursor_, window, pages);
     if (index == PageBitmap::npos) {
-      index = used_.find_clear_run(0, std::min(window, cursor_ + pages - 1), pages);
+      index = used.find_clear_run(0, std::min(window, cursor_ + pages - 1), pages);
       if (index != PageBitmap::npos) wraps_.add();
     }
   } else {
     // The cursor counts only in the upper half of the caller's window (reference section 9.4).
     if (cursor_ <= window && cursor_ >= window / 2 + pages)
-      index = used_.find_clear_run_down(0, cursor_, pages);
+      index = used.find_clear_run_down(0, cursor_, pages);
     if (index == PageBitmap::npos) {
-      index = used_.find_clear_run_down(0, window, pages);
+      index = used.find_clear_run_down(0, window, pages);
       if (index != PageBitmap::npos) wraps_.add();
     }
   }
   if (index == PageBitmap::npos) return index;
-  used_.set(index, index + pages);
-  starts_.set(index, index + 1);
+  blocks_.take(index, pages);
   if (search_ == machine::MaskPoolSearch::NextFit)
     cursor_ = index + pages == pool_pages_ ? 0 : index + pages;
   else
@@ -174,8 +169,8 @@ Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::
       if (index == PageBitmap::npos) index = take_run_locked(pages, window);
     }
     if (index == PageBitmap::npos) {
-      room_elsewhere = used_.find_clear_run(0, pool_pages_, pages) != PageBitmap::npos;
-      used = used_.count();
+      room_elsewhere = blocks_.used().find_clear_run(0, pool_pages_, pages) != PageBitmap::npos;
+      used = blocks_.used().count();
     }
   }
   if (index != PageBitmap::npos) {
@@ -197,18 +192,15 @@ Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::
 }
 
 Status MaskAllocator::free_pool_locked(std::size_t index, std::size_t pages) {
-  if (!starts_.test(index))
+  const std::size_t allocated = blocks_.block_at(index);
+  if (allocated == 0)
     return fail(Errc::InvalidArgument,
                 "frame {:#x} starts no pool allocation (double free or interior page?)",
                 pool_start_pfn_ + index);
-  // The allocation ends at the next start bit or the next free page.
-  const std::size_t end =
-      std::min(starts_.next_set(index + 1, pool_pages_), used_.next_clear(index + 1, pool_pages_));
-  if (end - index != pages)
+  if (allocated != pages)
     return fail(Errc::InvalidArgument, "frame {:#x}: freed as {} pages, allocated as {} pages",
-                pool_start_pfn_ + index, pages, end - index);
-  used_.clear(index, end);
-  starts_.clear(index, index + 1);
+                pool_start_pfn_ + index, pages, allocated);
+  blocks_.release(index, pages);
   return {};
 }
 
@@ -259,8 +251,8 @@ MaskAllocatorStats MaskAllocator::stats() const {
   s.pool_pages = pool_pages_;
   {
     const std::scoped_lock guard(lock_);
-    s.used_pages = used_.count();
-    const PageBitmap::ClearRuns runs = used_.clear_runs();
+    s.used_pages = blocks_.used().count();
+    const PageBitmap::ClearRuns runs = blocks_.used().clear_runs();
     s.largest_free_run = runs.largest;
     s.free_runs = runs.runs;
   }
@@ -275,14 +267,7 @@ MaskAllocatorStats MaskAllocator::stats() const {
 
 void MaskAllocator::validate() const {
   const std::scoped_lock guard(lock_);
-  for (std::size_t i = starts_.next_set(0, pool_pages_); i < pool_pages_;
-       i = starts_.next_set(i + 1, pool_pages_))
-    DMAKIT_CHECK(used_.test(i), "pool page {} starts an allocation but is not in use", i);
-  // Every run of used pages begins with a start bit.
-  for (std::size_t i = used_.next_set(0, pool_pages_); i < pool_pages_;) {
-    DMAKIT_CHECK(starts_.test(i), "used pool page {} belongs to no allocation", i);
-    i = used_.next_set(used_.next_clear(i, pool_pages_), pool_pages_);
-  }
+  blocks_.validate();
   DMAKIT_CHECK(cursor_ <= pool_pages_, "cursor {} beyond the pool of {} pages", cursor_,
                pool_pages_);
 }

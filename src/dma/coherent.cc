@@ -7,24 +7,14 @@
 // (Linux's dma_direct_alloc zone choice) and the result verified.
 #include "dmakit/dma/coherent.h"
 
-#include <bit>
 #include <cstring>
 
 #include "dmakit/dma/declared_memory.h"
+#include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"
 
 namespace dmakit::dma {
 namespace detail {
-
-std::uint64_t phys_mask_under(const Device& dev, std::uint64_t limit) {
-  // Physical P is reachable when P + offset <= limit; with a negative offset the limit is the
-  // tighter bound anyway.
-  const auto offset = static_cast<std::uint64_t>(dev.bus_offset());
-  const std::uint64_t phys_limit =
-      dev.bus_offset() >= 0 ? (limit >= offset ? limit - offset : 0) : limit;
-  if (phys_limit == ~std::uint64_t{0}) return phys_limit;
-  return (std::uint64_t{1} << (std::bit_width(phys_limit + 1) - 1)) - 1;
-}
 
 Result<std::byte*> direct_alloc_coherent(Device& dev, std::uint64_t size, DmaAddr* handle,
                                          machine::Gfp gfp) {
@@ -39,11 +29,7 @@ Result<std::byte*> direct_alloc_coherent(Device& dev, std::uint64_t size, DmaAdd
     if (!got) return got;
     cpu = *got;
   } else {
-    const auto dma32 = m.config().zone_dma32_limit;
-    const machine::Gfp zone = m.config().zone_dma_limit && mask < *m.config().zone_dma_limit
-                                  ? machine::kGfpDma
-                              : dma32 && mask < *dma32 ? machine::kGfpDma32
-                                                       : machine::kGfpKernel;
+    const machine::Gfp zone = machine::zone_flags_for_mask(m.config(), mask);
     Result<machine::Page*> page =
         m.page_allocator().alloc_pages_exact(gfp | zone | machine::kGfpZero, size, dev.numa_node());
     if (!page) return std::unexpected(page.error());

@@ -14,8 +14,7 @@ DeclaredMemory::DeclaredMemory(machine::DeviceMemoryRegion region, DmaAddr devic
     : region_(std::move(region)),
       device_addr_(device_addr),
       flags_(flags),
-      used_(region_.range.size() / kPageSize),
-      starts_(region_.range.size() / kPageSize) {}
+      blocks_(region_.range.size() / kPageSize) {}
 
 std::byte* DeclaredMemory::cpu_base() const {
   return (flags_ & kMemoryIo) != 0 ? region_.io_window : region_.backing;
@@ -28,23 +27,20 @@ bool DeclaredMemory::contains(const void* cpu) const {
 
 Result<std::byte*> DeclaredMemory::alloc(std::uint64_t size, DmaAddr* handle) {
   const std::uint64_t pages = std::bit_ceil((size + kPageSize - 1) / kPageSize);
-  const std::size_t total = used_.size();
+  const std::size_t total = blocks_.size();
   std::size_t index = alloc::PageBitmap::npos;
   {
     const std::scoped_lock guard(lock_);
     // First fit among naturally aligned blocks of `pages` pages.
     for (std::size_t i = 0; pages <= total && i <= total - pages;) {
-      const std::size_t busy = used_.next_set(i, i + pages);
+      const std::size_t busy = blocks_.used().next_set(i, i + pages);
       if (busy == i + pages) {
         index = i;
         break;
       }
       i = align_up(busy + 1, pages);
     }
-    if (index != alloc::PageBitmap::npos) {
-      used_.set(index, index + pages);
-      starts_.set(index, index + 1);
-    }
+    if (index != alloc::PageBitmap::npos) blocks_.take(index, pages);
   }
   if (index == alloc::PageBitmap::npos)
     return fail(Errc::NoMemory, "declared memory of {} bytes has no free block of {} pages",
@@ -64,15 +60,12 @@ Status DeclaredMemory::free(std::uint64_t size, void* cpu, DmaAddr handle) {
   const std::size_t index = offset / kPageSize;
   const std::uint64_t pages = std::bit_ceil((size + kPageSize - 1) / kPageSize);
   const std::scoped_lock guard(lock_);
-  const std::size_t end = std::min(starts_.next_set(index + 1, used_.size()),
-                                   used_.next_clear(index + 1, used_.size()));
-  if (!starts_.test(index) || end - index != pages)
+  if (blocks_.block_at(index) != pages)
     return fail(
         Errc::InvalidArgument,
         "declared memory: {} bytes at {:#x} is not one allocation (double free or wrong size?)",
         size, handle.value());
-  used_.clear(index, end);
-  starts_.clear(index, index + 1);
+  blocks_.release(index, pages);
   return {};
 }
 
@@ -84,17 +77,16 @@ Result<std::byte*> DeclaredMemory::mark_occupied(DmaAddr device_addr, std::uint6
   const std::size_t first = (device_addr - device_addr_) / kPageSize;
   const std::size_t last = (device_addr - device_addr_ + size - 1) / kPageSize;
   const std::scoped_lock guard(lock_);
-  if (used_.next_set(first, last + 1) != last + 1)
+  if (blocks_.used().next_set(first, last + 1) != last + 1)
     return fail(Errc::Busy, "[{:#x}, +{:#x}) of the declared memory is already in use",
                 device_addr.value(), size);
-  used_.set(first, last + 1);
-  starts_.set(first, first + 1);
+  blocks_.take(first, last + 1 - first);
   return cpu_base() + (device_addr - device_addr_);
 }
 
 std::uint64_t DeclaredMemory::pages_in_use() const {
   const std::scoped_lock guard(lock_);
-  return used_.count();
+  return blocks_.used().count();
 }
 
 Status declare_coherent_memory(Device& dev, PhysAddr bus_addr, DmaAddr device_addr,

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+
 #include "dmakit/dma/mapping_tracker.h"
 
 namespace dmakit::dma {
@@ -22,6 +24,16 @@ std::unexpected<Error> bad_mapping(const Device& dev, PhysAddr phys, std::uint64
                 static_cast<unsigned>(dir));
   return fail(Errc::BadAddress, "{}: physical [{:#x}, +{:#x}) is not RAM", dev.name(), phys.value(),
               size);
+}
+
+std::uint64_t phys_mask_under(const Device& dev, std::uint64_t limit) {
+  // Physical P is reachable when P + offset <= limit; with a negative offset the limit is the
+  // tighter bound anyway.
+  const auto offset = static_cast<std::uint64_t>(dev.bus_offset());
+  const std::uint64_t phys_limit =
+      dev.bus_offset() >= 0 ? (limit >= offset ? limit - offset : 0) : limit;
+  if (phys_limit == ~std::uint64_t{0}) return phys_limit;
+  return (std::uint64_t{1} << (std::bit_width(phys_limit + 1) - 1)) - 1;
 }
 
 std::unexpected<Error> out_of_reach(const Device& dev, DmaAddr dma, std::uint64_t size) {

@@ -41,9 +41,4 @@ std::byte* DmaReverseMap::lookup(DmaAddr dma) const {
   return it == pages_.end() ? nullptr : it->second.cpu_page + dma.value() % kPageSize;
 }
 
-std::size_t DmaReverseMap::pages() const {
-  const std::scoped_lock guard(lock_);
-  return pages_.size();
-}
-
 }  // namespace dmakit::dma

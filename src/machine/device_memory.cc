@@ -66,11 +66,6 @@ std::optional<DeviceMemoryRegion> DeviceMemoryMap::find(PhysAddr addr) const {
   return std::nullopt;
 }
 
-std::vector<DeviceMemoryRegion> DeviceMemoryMap::regions() const {
-  const std::scoped_lock guard(lock_);
-  return regions_;
-}
-
 const DeviceMemoryRegion* DeviceMemoryMap::find_io_locked(const void* io,
                                                           std::uint64_t size) const {
   const auto* p = static_cast<const std::byte*>(io);

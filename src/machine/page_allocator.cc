@@ -36,6 +36,12 @@ void for_each_candidate(std::span<const NumaNode> nodes, unsigned preferred, uns
 
 }  // namespace
 
+Gfp zone_flags_for_mask(const MachineConfig& config, std::uint64_t mask) {
+  if (config.zone_dma_limit && mask < *config.zone_dma_limit) return kGfpDma;
+  if (config.zone_dma32_limit && mask < *config.zone_dma32_limit) return kGfpDma32;
+  return kGfpKernel;
+}
+
 void set_thread_node(unsigned node) { current_node = node; }
 unsigned thread_node() { return current_node; }
 

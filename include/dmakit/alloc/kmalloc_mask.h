@@ -54,10 +54,12 @@ class KmallocMask {
     machine::Page* page = nullptr;  ///< null while the slot is unused
     std::uint64_t end = 0;          ///< one past the page's last physical byte
     unsigned node = 0;
-    std::uint32_t size_class = 0;
-    std::uint32_t capacity = 0;
+    std::size_t cls = 0;              ///< index into kClasses
     std::vector<std::uint16_t> free;  ///< indices of free objects
     std::vector<bool> in_use;         ///< per object: a double kfree is refused
+
+    [[nodiscard]] std::uint64_t object_size() const { return kClasses[cls]; }
+    [[nodiscard]] std::size_t capacity() const { return in_use.size(); }
   };
 
   struct Located {

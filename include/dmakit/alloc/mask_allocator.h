@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// MaskAllocator: memory below an arbitrary address mask (alloc layer; seed 003, and reference section
-// 9 on what the 2008 patches did).
+// MaskAllocator: memory below an arbitrary address mask (alloc layer; seed 003, and reference
+// section 9 on what the 2008 patches did).
 #pragma once
 
 #include <chrono>
@@ -10,7 +10,7 @@
 #include <mutex>
 #include <string>
 
-#include "dmakit/alloc/page_bitmap.h"
+#include "dmakit/alloc/block_bitmap.h"
 #include "dmakit/core/result.h"
 #include "dmakit/core/stats.h"
 #include "dmakit/machine/machine.h"
@@ -22,27 +22,27 @@ struct MaskAllocatorStats {
   PhysRange pool;
   std::uint64_t pool_pages = 0;
   std::uint64_t used_pages = 0;
-  std::uint64_t largest_free_run = 0;  ///< pages
-  std::uint64_t free_runs = 0;         ///< maximal runs of free pages: fragmentation
-  std::uint64_t served_by_normal = 0;  ///< served by the page allocator, below the mask
-  std::uint64_t normal_above_mask = 0; ///< page-allocator result above the mask, freed at once
+  std::uint64_t largest_free_run = 0;   ///< pages
+  std::uint64_t free_runs = 0;          ///< maximal runs of free pages: fragmentation
+  std::uint64_t served_by_normal = 0;   ///< served by the page allocator, below the mask
+  std::uint64_t normal_above_mask = 0;  ///< page-allocator result above the mask, freed at once
   std::uint64_t served_by_pool = 0;
-  std::uint64_t wraps = 0;     ///< searches that went back to the low end (next-fit) or top (top-down)
+  std::uint64_t wraps = 0;  ///< searches that went back to the low end (next-fit) or top (top-down)
   std::uint64_t failures = 0;
-  std::uint64_t waits = 0;     ///< allocations that blocked for a free
+  std::uint64_t waits = 0;  ///< allocations that blocked for a free
 };
 
 /// Allocates memory that lies wholly at or below a DMA mask (seed 003). Sizes are bytes, rounded to
-/// whole pages and never to a power of two. First the machine's page allocator is tried (exact size,
-/// from ZONE_DMA32 when the mask is under 4 GiB) when the mask reaches above the pool; a result that
-/// ends above the mask is freed at once. Otherwise, or then, the pool that the machine took out of
-/// the zones at boot serves the request, searched with a bitmap as MachineConfig::mask_pool_search
-/// says. A request that may wait (Gfp::kWait) blocks until a free makes room or the configured
-/// timeout passes.
+/// whole pages and never to a power of two. First the machine's page allocator is tried (exact
+/// size, from ZONE_DMA32 when the mask is under 4 GiB) when the mask reaches above the pool; a
+/// result that ends above the mask is freed at once. Otherwise, or then, the pool that the machine
+/// took out of the zones at boot serves the request, searched with a bitmap as
+/// MachineConfig::mask_pool_search says. A request that may wait (Gfp::kWait) blocks until a free
+/// makes room or the configured timeout passes.
 ///
-/// It attaches itself to the machine's page allocator as its MaskZone, so GFP_DMA requests come from
-/// the pool with a 24-bit mask. Thread-safe (one pool lock, as the 2008 allocator had). The Machine
-/// must outlive it; destroy it only when nothing it handed out is still in use.
+/// It attaches itself to the machine's page allocator as its MaskZone, so GFP_DMA requests come
+/// from the pool with a 24-bit mask. Thread-safe (one pool lock, as the 2008 allocator had). The
+/// Machine must outlive it; destroy it only when nothing it handed out is still in use.
 class MaskAllocator final : public machine::MaskZone {
  public:
   /// Manages `machine`'s mask pool. Throws ConfigError (field machine.mask_pool.size) when the
@@ -55,17 +55,18 @@ class MaskAllocator final : public machine::MaskZone {
 
   /// `size` bytes of physically contiguous memory with [addr, addr + size) at or below `mask`.
   /// \param gfp     kZero, kWait, kNoWarn, kThisNode; kDma/kDma32 are refused (the mask says it)
-  /// \param size    bytes, at least 16 (a smaller value is almost surely an order passed by mistake)
-  /// \param mask    the highest address the block may touch, of the form 2^n - 1
-  /// \param node    preferred NUMA node for the page-allocator attempt
-  /// Errors: InvalidArgument (bad size, mask or flags), AboveMask (the pool has room, but not under
-  /// this mask), NoMemory (nothing fits; after the timeout for kWait). A failure is reported once
-  /// through the warning sink unless kNoWarn.
+  /// \param size    bytes, at least 16 (a smaller value is almost surely an order passed by
+  /// mistake) \param mask    the highest address the block may touch, of the form 2^n - 1 \param
+  /// node    preferred NUMA node for the page-allocator attempt Errors: InvalidArgument (bad size,
+  /// mask or flags), AboveMask (the pool has room, but not under this mask), NoMemory (nothing
+  /// fits; after the timeout for kWait). A failure is reported once through the warning sink unless
+  /// kNoWarn.
   [[nodiscard]] Result<machine::Page*> alloc_pages_mask(machine::Gfp gfp, std::uint64_t size,
                                                         std::uint64_t mask,
                                                         int node = machine::kLocalNode);
-  /// Returns a block from alloc_pages_mask() with the same size. InvalidArgument, with nothing freed,
-  /// for a size that differs from the allocation's, a double free or a page that starts no block.
+  /// Returns a block from alloc_pages_mask() with the same size. InvalidArgument, with nothing
+  /// freed, for a size that differs from the allocation's, a double free or a page that starts no
+  /// block.
   [[nodiscard]] Status free_pages_mask(machine::Page* page, std::uint64_t size);
 
   /// As alloc_pages_mask(), as the CPU's pointer to the memory.
@@ -82,7 +83,7 @@ class MaskAllocator final : public machine::MaskZone {
   /// Where failure reports go (default: standard error). Called without locks held.
   void set_warning_sink(std::function<void(const std::string&)> sink);
 
-  /// Checks the bitmaps against each other and the counters. Aborts on violation.
+  /// Checks the bitmaps against each other and the cursor. Aborts on violation.
   void validate() const;
 
   // machine::MaskZone: GFP_DMA requests, served with a 24-bit mask.
@@ -109,8 +110,7 @@ class MaskAllocator final : public machine::MaskZone {
 
   mutable std::mutex lock_;
   std::condition_variable freed_;  ///< signalled on every pool free
-  PageBitmap used_;    ///< guarded by lock_: a bit per pool page, set while allocated
-  PageBitmap starts_;  ///< guarded by lock_: set on the first page of each allocation
+  BlockBitmap blocks_;  ///< guarded by lock_: a bit per pool page, and where allocations start
   std::size_t cursor_;  ///< guarded by lock_: where the next search begins
   std::function<void(const std::string&)> warning_sink_;
 

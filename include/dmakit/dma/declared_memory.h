@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "dmakit/alloc/page_bitmap.h"
+#include "dmakit/alloc/block_bitmap.h"
 #include "dmakit/core/result.h"
 #include "dmakit/machine/device_memory.h"
 
@@ -53,8 +53,7 @@ class DeclaredMemory {
   DmaAddr device_addr_;
   unsigned flags_;
   mutable std::mutex lock_;
-  alloc::PageBitmap used_;    ///< guarded by lock_
-  alloc::PageBitmap starts_;  ///< guarded by lock_: first page of each allocation
+  alloc::BlockBitmap blocks_;  ///< guarded by lock_
 };
 
 /// Declares `size` bytes of device memory at machine physical address `bus_addr`, addressed by the

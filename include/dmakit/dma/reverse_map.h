@@ -27,7 +27,6 @@ class DmaReverseMap {
   [[nodiscard]] Status erase(DmaAddr dma, std::uint64_t size);
   /// The CPU address behind `dma`, or null when no live mapping covers it.
   [[nodiscard]] std::byte* lookup(DmaAddr dma) const;
-  [[nodiscard]] std::size_t pages() const;
 
  private:
   struct Entry {

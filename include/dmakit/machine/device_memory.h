@@ -44,7 +44,6 @@ class DeviceMemoryMap {
 
   /// The region holding `addr`, if any.
   [[nodiscard]] std::optional<DeviceMemoryRegion> find(PhysAddr addr) const;
-  [[nodiscard]] std::vector<DeviceMemoryRegion> regions() const;
 
   /// The I/O accessors (memcpy_toio / memcpy_fromio): `io` is an address inside a region's I/O
   /// window. BadAddress when [io, io + size) is not inside one window.

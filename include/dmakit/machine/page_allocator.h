@@ -34,6 +34,11 @@ inline constexpr int kLocalNode = -1;
 void set_thread_node(unsigned node);
 [[nodiscard]] unsigned thread_node();
 
+/// The zone flags that best match an address mask on this machine (Linux's dma-direct zone choice):
+/// GFP_DMA when ZONE_DMA exists and the mask lies below its limit, GFP_DMA32 likewise, else none.
+/// The result may still end above the mask (a 30-bit mask gets ZONE_DMA32): callers check it.
+[[nodiscard]] Gfp zone_flags_for_mask(const MachineConfig& config, std::uint64_t mask);
+
 /// Counters of the page allocator; a snapshot.
 struct PageAllocatorStats {
   std::uint64_t allocations = 0;  ///< requests served
@@ -85,7 +90,6 @@ class PageAllocator {
 
   [[nodiscard]] PageAllocatorStats stats() const;
   [[nodiscard]] std::span<Zone* const> zones() const { return zones_; }
-  [[nodiscard]] std::span<const NumaNode> nodes() const { return nodes_; }
 
   /// Validates every zone. Aborts on violation.
   void validate() const;
