@@ -43,7 +43,8 @@ std::size_t PageBitmap::prev_one(std::size_t begin, std::size_t before, bool inv
   while (before > begin) {
     const std::size_t last = before - 1;
     const std::size_t w = last / 64;
-    const std::uint64_t bits = word(w, invert) & bits_between(0, static_cast<unsigned>(last % 64) + 1);
+    const std::uint64_t bits =
+        word(w, invert) & bits_between(0, static_cast<unsigned>(last % 64) + 1);
     if (bits != 0) {
       const std::size_t i = w * 64 + 63 - static_cast<std::size_t>(std::countl_zero(bits));
       return i >= begin ? i : npos;

@@ -7,8 +7,6 @@
 // (Linux's dma_direct_alloc zone choice) and the result verified.
 #include "dmakit/dma/coherent.h"
 
-#include <cstring>
-
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"

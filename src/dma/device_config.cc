@@ -17,7 +17,8 @@ using machine::yaml::unsigned_of;
 
 unsigned bits_of(const YAML::Node& node, const std::string& field) {
   const unsigned bits = unsigned_of(node, field);
-  if (bits < 12 || bits > 64) throw ConfigError(field, fmt::format("{} bits: must be 12 to 64", bits));
+  if (bits < 12 || bits > 64)
+    throw ConfigError(field, fmt::format("{} bits: must be 12 to 64", bits));
   return bits;
 }
 
@@ -26,13 +27,17 @@ unsigned flags_of(const YAML::Node& node, const std::string& field) {
   unsigned flags = 0;
   for (const auto& f : node) {
     const std::string name = f.as<std::string>();
-    if (name == "map") flags |= kMemoryMap;
-    else if (name == "io") flags |= kMemoryIo;
-    else if (name == "includes-children") flags |= kMemoryIncludesChildren;
-    else if (name == "exclusive") flags |= kMemoryExclusive;
+    if (name == "map")
+      flags |= kMemoryMap;
+    else if (name == "io")
+      flags |= kMemoryIo;
+    else if (name == "includes-children")
+      flags |= kMemoryIncludesChildren;
+    else if (name == "exclusive")
+      flags |= kMemoryExclusive;
     else
-      throw ConfigError(field, fmt::format("'{}' is not map, io, includes-children or exclusive",
-                                           name));
+      throw ConfigError(field,
+                        fmt::format("'{}' is not map, io, includes-children or exclusive", name));
   }
   return flags;
 }
@@ -46,10 +51,12 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
   c.name = d["name"].as<std::string>();
   if (d["parent"]) c.parent = d["parent"].as<std::string>();
   if (d["dma_mask"]) c.dma_mask_bits = bits_of(d["dma_mask"], field + ".dma_mask");
-  if (d["coherent_mask"]) c.coherent_mask_bits = bits_of(d["coherent_mask"], field + ".coherent_mask");
+  if (d["coherent_mask"])
+    c.coherent_mask_bits = bits_of(d["coherent_mask"], field + ".coherent_mask");
   if (d["bus_dma_limit"])
     c.bus_dma_limit_bits = bits_of(d["bus_dma_limit"], field + ".bus_dma_limit");
-  if (d["bus_offset"]) c.bus_offset = machine::yaml::signed_of(d["bus_offset"], field + ".bus_offset");
+  if (d["bus_offset"])
+    c.bus_offset = machine::yaml::signed_of(d["bus_offset"], field + ".bus_offset");
   if (d["node"]) c.node = static_cast<int>(unsigned_of(d["node"], field + ".node"));
   if (d["max_segment_size"])
     c.max_segment_size = size_of(d["max_segment_size"], field + ".max_segment_size");

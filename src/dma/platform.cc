@@ -2,9 +2,9 @@
 // A machine with its DMA facilities (dma layer).
 #include "dmakit/dma/platform.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "dmakit/core/config_error.h"
 #include "dmakit/dma/declared_memory.h"
@@ -47,7 +47,8 @@ void Platform::add_devices(const std::vector<DeviceConfig>& configs) {
     setup(dev->set_coherent_dma_mask(dma_bit_mask(c.coherent_mask_bits.value_or(c.dma_mask_bits))),
           "coherent_mask");
     setup(dev->set_max_segment_size(c.max_segment_size), "max_segment_size");
-    setup(dev->set_segment_boundary_mask(dma_bit_mask(c.segment_boundary_bits)), "segment_boundary");
+    setup(dev->set_segment_boundary_mask(dma_bit_mask(c.segment_boundary_bits)),
+          "segment_boundary");
     if (c.declared_memory) {
       const DeclaredMemoryConfig& m = *c.declared_memory;
       setup(declare_coherent_memory(*dev, m.bus_addr, m.device_addr, m.size, m.flags),

@@ -2,10 +2,10 @@
 // YAML field readers (machine layer).
 #include "dmakit/machine/config_yaml.h"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "dmakit/core/config_error.h"
 #include "dmakit/core/units.h"

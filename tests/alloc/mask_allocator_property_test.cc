@@ -65,7 +65,8 @@ RC_GTEST_PROP(MaskAllocatorProperty, BlocksFitTheirMasksNeverOverlapAndAreNotRou
     }
     live.emplace(start, Live{size, mask_value});
 
-    // The pool holds exactly the pages of the live pool blocks: whole pages, no power-of-two rounding.
+    // The pool holds exactly the pages of the live pool blocks: whole pages, no power-of-two
+    // rounding.
     std::uint64_t pool_pages = 0;
     for (const auto& [s, block] : live) {
       if (mask.in_pool(PhysAddr(s))) pool_pages += align_up(block.size, kPageSize) / kPageSize;

@@ -39,7 +39,8 @@ class MaskAllocatorTest : public ::testing::Test {
 
 class ForcedMaskAllocatorTest : public MaskAllocatorTest {
  protected:
-  ForcedMaskAllocatorTest() : MaskAllocatorTest(mask_machine_config(MaskPoolSearch::NextFit, true)) {}
+  ForcedMaskAllocatorTest()
+      : MaskAllocatorTest(mask_machine_config(MaskPoolSearch::NextFit, true)) {}
 };
 
 class TopDownMaskAllocatorTest : public MaskAllocatorTest {

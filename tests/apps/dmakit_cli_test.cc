@@ -56,8 +56,8 @@ TEST(DmakitLayout, JsonShowsZonesNodesAndThePciHole) {
 }
 
 TEST(DmakitLayout, ListsConfiguredDevicesWithMasksAndDeclaredMemory) {
-  const Output out = run(std::string("layout --json --config ") + DMAKIT_SOURCE_DIR +
-                         "/configs/devices.yaml");
+  const Output out =
+      run(std::string("layout --json --config ") + DMAKIT_SOURCE_DIR + "/configs/devices.yaml");
   ASSERT_EQ(out.exit_code, 0) << out.text;
   const auto devices = nlohmann::json::parse(out.text)["machine"]["devices"];
   ASSERT_EQ(devices.size(), 6u);
@@ -66,8 +66,8 @@ TEST(DmakitLayout, ListsConfiguredDevicesWithMasksAndDeclaredMemory) {
   EXPECT_EQ(devices[4]["declared_memory"]["start"], 0xd0000000ull);
   EXPECT_EQ(devices[4]["declared_memory"]["flags"], "map,includes-children,exclusive");
   EXPECT_EQ(devices[5]["parent"], "raid0");
-  const Output text = run(std::string("layout --config ") + DMAKIT_SOURCE_DIR +
-                          "/configs/devices.yaml");
+  const Output text =
+      run(std::string("layout --config ") + DMAKIT_SOURCE_DIR + "/configs/devices.yaml");
   EXPECT_NE(text.text.find("declared memory: bus 0x00000000d0000000"), std::string::npos)
       << text.text;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// PageBitmap: one bit per page of a pool, with the run searches a bitmap allocator needs (alloc layer;
-// seed 003: "a simple bitmap describing which pages are available").
+// PageBitmap: one bit per page of a pool, with the run searches a bitmap allocator needs (alloc
+// layer; seed 003: "a simple bitmap describing which pages are available").
 #pragma once
 
 #include <cstddef>
