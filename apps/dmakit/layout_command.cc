@@ -13,6 +13,7 @@
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/platform.h"
 #include "dmakit/machine/machine.h"
+#include "dmakit/swiotlb/swiotlb.h"
 
 namespace dmakit::cli {
 namespace {
@@ -66,6 +67,48 @@ nlohmann::json mask_pool_json(const Machine& m, const alloc::MaskAllocator* mask
   return j;
 }
 
+nlohmann::json swiotlb_json(const Machine& m, const swiotlb::Swiotlb* tlb) {
+  if (tlb == nullptr) return nullptr;
+  const swiotlb::SwiotlbStats s = tlb->stats();
+  const machine::SwiotlbConfig& c = m.config().swiotlb;
+  nlohmann::json j = range_json(s.pool);
+  j["limit"] = c.limit;
+  j["slot_bytes"] = swiotlb::kSlotSize;
+  j["areas"] = s.areas;
+  j["force"] = c.force;
+  j["total_slots"] = s.total_slots;
+  j["used_slots"] = s.used_slots;
+  j["used_hiwater"] = s.used_hiwater;
+  j["transient"] = {{"max_pools", c.transient_pools},
+                    {"pool_bytes", c.transient_size},
+                    {"active", s.transient_active},
+                    {"taken", s.transient_taken}};
+  j["counters"] = {{"mappings_bounced", s.mappings_bounced},
+                   {"mappings_direct", s.mappings_direct},
+                   {"bytes_to_device", s.bytes_to_device},
+                   {"bytes_from_device", s.bytes_from_device},
+                   {"failures", s.failures}};
+  return j;
+}
+
+void print_swiotlb(const Machine& m, const swiotlb::Swiotlb* tlb) {
+  if (tlb == nullptr) {
+    fmt::print("\nbounce pool: none (mappings a device cannot reach fail)\n");
+    return;
+  }
+  const swiotlb::SwiotlbStats s = tlb->stats();
+  const machine::SwiotlbConfig& c = m.config().swiotlb;
+  fmt::print("\nbounce pool (swiotlb): {} - {}, {} ({} slots of 2 KiB), {} area(s){}\n",
+             format_addr(s.pool.start.value()), format_addr(s.pool.end.value()),
+             format_size(s.pool.size()), s.total_slots, s.areas, c.force ? ", forced" : "");
+  fmt::print("  used {} slots, high-water {}, transient pools {} of {} ({} each, {} taken)\n",
+             s.used_slots, s.used_hiwater, s.transient_active, c.transient_pools,
+             format_size(c.transient_size), s.transient_taken);
+  fmt::print(
+      "  mappings bounced {}, direct {}, bytes to device {}, from device {}, failures {}\n",
+      s.mappings_bounced, s.mappings_direct, s.bytes_to_device, s.bytes_from_device, s.failures);
+}
+
 int mask_bits(std::uint64_t mask) { return mask == ~std::uint64_t{0} ? 64 : std::bit_width(mask); }
 
 std::string flags_text(unsigned flags) {
@@ -93,6 +136,9 @@ nlohmann::json devices_json(const dma::Platform& platform) {
                         {"node", d->numa_node()},
                         {"max_segment_size", d->max_segment_size()},
                         {"segment_boundary_mask", d->segment_boundary_mask()},
+                        {"min_align_mask", d->min_align_mask()},
+                        {"may_bounce", d->may_bounce()},
+                        {"force_bounce", d->force_bounce()},
                         {"declared_memory", nullptr}};
     if (const dma::DeclaredMemory* mem = d->declared_memory()) {
       j["declared_memory"] = range_json(mem->region().range);
@@ -107,13 +153,14 @@ nlohmann::json devices_json(const dma::Platform& platform) {
 
 void print_devices(const dma::Platform& platform) {
   if (platform.devices().empty()) return;
-  fmt::print("\ndevices\n  {:<12} {:<10} {:>6} {:>9} {:>9} {:>14} {:>5}\n", "name", "parent",
-             "mask", "coherent", "bus limit", "bus offset", "node");
+  fmt::print("\ndevices\n  {:<12} {:<10} {:>6} {:>9} {:>9} {:>14} {:>5}  {}\n", "name", "parent",
+             "mask", "coherent", "bus limit", "bus offset", "node", "bounce");
   for (const dma::Device* d : platform.devices()) {
-    fmt::print("  {:<12} {:<10} {:>4}b {:>8}b {:>8}b {:>#14x} {:>5}\n", d->name(),
+    fmt::print("  {:<12} {:<10} {:>4}b {:>8}b {:>8}b {:>#14x} {:>5}  {}\n", d->name(),
                d->parent() != nullptr ? d->parent()->name() : "-", mask_bits(d->dma_mask()),
                mask_bits(d->coherent_dma_mask()), mask_bits(d->bus_dma_limit()), d->bus_offset(),
-               d->numa_node() < 0 ? std::string("any") : std::to_string(d->numa_node()));
+               d->numa_node() < 0 ? std::string("any") : std::to_string(d->numa_node()),
+               d->force_bounce() ? "always" : d->may_bounce() ? "when out of reach" : "never");
     if (const dma::DeclaredMemory* mem = d->declared_memory())
       fmt::print("    declared memory: bus {} - {} ({}), device address {}, {}\n",
                  format_addr(mem->region().range.start.value()),
@@ -152,6 +199,7 @@ nlohmann::json layout_json(const dma::Platform& platform) {
             {"holes", holes},
             {"nodes", nodes},
             {"mask_pool", mask_pool_json(m, platform.mask_allocator())},
+            {"swiotlb", swiotlb_json(m, platform.swiotlb())},
             {"devices", devices_json(platform)},
             {"vmalloc", {{"window_bytes", m.config().vmalloc_size}}}}}};
 }
@@ -217,6 +265,7 @@ void print_layout(const dma::Platform& platform) {
     }
   }
   print_mask_pool(m, platform.mask_allocator());
+  print_swiotlb(m, platform.swiotlb());
   print_devices(platform);
   fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
 }

@@ -8,6 +8,7 @@
 #include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"
 #include "dmakit/dma/mapping_tracker.h"
+#include "dmakit/swiotlb/swiotlb.h"
 
 namespace dmakit::dma {
 
@@ -16,8 +17,45 @@ Device::Device(Platform& platform, std::string name, Device* parent, int node)
       memory_(platform.machine().memory()),
       name_(std::move(name)),
       parent_(parent),
-      node_(node) {
+      node_(node),
+      swiotlb_(platform.swiotlb()),
+      force_bounce_(swiotlb_ != nullptr && swiotlb_->force()) {
+  update_may_bounce();
   platform_.add_device(this);
+}
+
+void Device::update_may_bounce() {
+  // All RAM is reachable when its first byte does not fall below the bus's view and its last byte
+  // lies under the streaming limit.
+  const auto ram = memory_.ram();
+  const bool below_view =
+      bus_offset_ < 0 && ram.front().start.value() < static_cast<std::uint64_t>(-bus_offset_);
+  const bool limited =
+      below_view || phys_to_dma(ram.back().end - 1).value() > streaming_limit();
+  may_bounce_ = swiotlb_ != nullptr && (force_bounce_ || limited);
+}
+
+void Device::set_bus_dma_limit(std::uint64_t limit) {
+  bus_dma_limit_ = limit;
+  update_may_bounce();
+}
+
+void Device::set_bus_offset(std::int64_t offset) {
+  bus_offset_ = offset;
+  update_may_bounce();
+}
+
+void Device::set_force_bounce(bool force) {
+  force_bounce_ = force;
+  update_may_bounce();
+}
+
+Status Device::set_min_align_mask(std::uint64_t mask) {
+  if (!is_contiguous_mask(mask) && mask != 0)
+    return fail(Errc::InvalidArgument, "{}: min align mask {:#x} is not of the form 2^n - 1",
+                name_, mask);
+  min_align_mask_ = mask;
+  return {};
 }
 
 Device::~Device() {
@@ -59,6 +97,7 @@ Status check_mask(const Device& dev, std::uint64_t mask) {
 Status Device::set_dma_mask(std::uint64_t mask) {
   if (Status ok = check_mask(*this, mask); !ok) return ok;
   dma_mask_ = mask;
+  update_may_bounce();
   return {};
 }
 
@@ -72,6 +111,7 @@ Status Device::set_dma_mask_and_coherent(std::uint64_t mask) {
   if (Status ok = check_mask(*this, mask); !ok) return ok;
   dma_mask_ = mask;
   coherent_dma_mask_ = mask;
+  update_may_bounce();
   return {};
 }
 

@@ -45,7 +45,8 @@ unsigned flags_of(const YAML::Node& node, const std::string& field) {
 DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
   reject_unknown_keys(d, field,
                       {"name", "parent", "dma_mask", "coherent_mask", "bus_dma_limit", "bus_offset",
-                       "node", "max_segment_size", "segment_boundary", "declared_memory"});
+                       "node", "max_segment_size", "segment_boundary", "min_align_mask",
+                       "force_bounce", "declared_memory"});
   DeviceConfig c;
   if (!d["name"]) throw ConfigError(field + ".name", "every device needs a name");
   c.name = d["name"].as<std::string>();
@@ -62,6 +63,10 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
     c.max_segment_size = size_of(d["max_segment_size"], field + ".max_segment_size");
   if (d["segment_boundary"])
     c.segment_boundary_bits = bits_of(d["segment_boundary"], field + ".segment_boundary");
+  if (d["min_align_mask"])
+    c.min_align_mask = size_of(d["min_align_mask"], field + ".min_align_mask");
+  if (d["force_bounce"])
+    c.force_bounce = machine::yaml::bool_of(d["force_bounce"], field + ".force_bounce");
   if (const YAML::Node m = d["declared_memory"]) {
     const std::string mf = field + ".declared_memory";
     reject_unknown_keys(m, mf, {"bus_addr", "device_addr", "size", "flags"});

@@ -13,43 +13,33 @@ Result<DmaAddr> DirectOps::map_page(Device& dev, machine::Page* page, std::uint6
 }
 
 Status DirectOps::unmap_page(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir) {
-  return detail::direct_check_unmap(dev, addr, size, dir);
+  return detail::direct_unmap(dev, addr, size, dir);
 }
 
 Result<std::size_t> DirectOps::map_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir) {
-  // Entry by entry, no merging: a plain table that only translates.
-  for (ScatterEntry& e : sg) {
-    Result<DmaAddr> dma = map_page(dev, e.page, e.offset, e.length, dir);
-    if (!dma) return std::unexpected(dma.error());
-    e.dma_address = *dma;
-    e.dma_length = e.length;
-  }
-  return sg.size();
+  return detail::direct_map_sg(dev, sg, dir);
 }
 
 Status DirectOps::unmap_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir) {
-  for (const ScatterEntry& e : sg) {
-    if (Status ok = unmap_page(dev, e.dma_address, e.dma_length, dir); !ok) return ok;
-  }
-  return {};
+  return detail::direct_unmap_sg(dev, sg, dir);
 }
 
 Status DirectOps::sync_single_for_cpu(Device& dev, DmaAddr addr, std::uint64_t size,
                                       Direction dir) {
-  return detail::direct_check_unmap(dev, addr, size, dir);
+  return detail::direct_sync(dev, addr, size, dir, /*for_device=*/false);
 }
 
 Status DirectOps::sync_single_for_device(Device& dev, DmaAddr addr, std::uint64_t size,
                                          Direction dir) {
-  return detail::direct_check_unmap(dev, addr, size, dir);
+  return detail::direct_sync(dev, addr, size, dir, /*for_device=*/true);
 }
 
 Status DirectOps::sync_sg_for_cpu(Device& dev, std::span<ScatterEntry> sg, Direction dir) {
-  return unmap_sg(dev, sg, dir);  // the same checks; the direct path moves no bytes on sync
+  return detail::direct_sync_sg(dev, sg, dir, /*for_device=*/false);
 }
 
 Status DirectOps::sync_sg_for_device(Device& dev, std::span<ScatterEntry> sg, Direction dir) {
-  return unmap_sg(dev, sg, dir);
+  return detail::direct_sync_sg(dev, sg, dir, /*for_device=*/true);
 }
 
 Result<std::byte*> DirectOps::alloc(Device& dev, std::uint64_t size, DmaAddr* handle,
@@ -59,6 +49,10 @@ Result<std::byte*> DirectOps::alloc(Device& dev, std::uint64_t size, DmaAddr* ha
 
 Status DirectOps::free(Device& dev, std::uint64_t size, void* cpu, DmaAddr handle) {
   return detail::direct_free_coherent(dev, size, cpu, handle);
+}
+
+std::uint64_t DirectOps::max_mapping_size(const Device& dev) const {
+  return detail::direct_max_mapping_size(dev);
 }
 
 bool DirectOps::dma_supported(const Device& dev, std::uint64_t mask) const {

@@ -56,20 +56,27 @@ std::unexpected<Error> bad_unmap(const Device& dev, DmaAddr dma, std::uint64_t s
 
 namespace {
 
-void notify_unmap(const Device& dev, MappingKind kind, DmaAddr dma, std::uint64_t size,
-                  Direction dir) {
-  if (MappingObserver* o = dev.observer())
-    o->on_unmap({&dev, kind, dev.dma_to_phys(dma), dma, size, dir});
+void notify_unmap(const Device& dev, MappingKind kind, PhysAddr phys, DmaAddr dma,
+                  std::uint64_t size, Direction dir) {
+  if (MappingObserver* o = dev.observer()) o->on_unmap({&dev, kind, phys, dma, size, dir});
 }
 
-void notify_sync(const Device& dev, DmaAddr dma, std::uint64_t size, Direction dir,
+void notify_sync(const Device& dev, PhysAddr phys, DmaAddr dma, std::uint64_t size, Direction dir,
                  bool for_device) {
   if (MappingObserver* o = dev.observer())
-    o->on_sync({&dev, MappingKind::Single, dev.dma_to_phys(dma), dma, size, dir}, for_device);
+    o->on_sync({&dev, MappingKind::Single, phys, dma, size, dir}, for_device);
 }
 
 PhysAddr entry_phys(const Device& dev, const ScatterEntry& e) {
   return dev.memory().page_to_phys(e.page) + e.offset;
+}
+
+// The bus address of entry i for observers: its own segment's when nothing merged, else the direct
+// path's arithmetic (merged entries are contiguous in bus space); unknown for ops that merged.
+DmaAddr entry_dma(const Device& dev, std::span<const ScatterEntry> sg, std::size_t nents,
+                  std::size_t i) {
+  if (nents == sg.size()) return sg[i].dma_address;
+  return dev.ops() != nullptr ? DmaAddr{} : dev.phys_to_dma(entry_phys(dev, sg[i]));
 }
 
 void clear_dma(std::span<ScatterEntry> sg) {
@@ -79,22 +86,43 @@ void clear_dma(std::span<ScatterEntry> sg) {
   }
 }
 
+}  // namespace
+
+namespace detail {
+
 Result<std::size_t> direct_map_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir) {
-  // Check every entry before writing anything: a list that cannot be mapped leaves nothing mapped.
   for (const ScatterEntry& e : sg) {
     if (e.page == nullptr || !dev.memory().owns(e.page))
       return fail(Errc::BadAddress, "{}: scatterlist entry without a page of this machine",
                   dev.name());
-    if (Result<DmaAddr> dma = detail::direct_map_phys(dev, entry_phys(dev, e), e.length, dir); !dma)
-      return std::unexpected(dma.error());
   }
+  // Entry by entry, bouncing where needed; a failure undoes what this call mapped, copying nothing
+  // back, so a list that cannot be mapped leaves nothing mapped.
+  bool bounced = false;
+  for (std::size_t i = 0; i < sg.size(); ++i) {
+    const PhysAddr phys = entry_phys(dev, sg[i]);
+    const Result<DmaAddr> dma = direct_map_phys(dev, phys, sg[i].length, dir);
+    if (!dma) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (is_bounce_address(dev, sg[j].dma_address))
+          (void)bounce_unmap(dev, sg[j].dma_address, sg[j].length, dir, /*skip_copy=*/true);
+      }
+      return std::unexpected(dma.error());
+    }
+    sg[i].dma_address = *dma;
+    sg[i].dma_length = sg[i].length;
+    bounced |= *dma != dev.phys_to_dma(phys);
+  }
+  // A bounced list keeps one segment per entry, as Linux's dma-direct does: each bounce run is
+  // unmapped on its own.
+  if (bounced) return sg.size();
   const std::uint64_t max_seg = dev.max_segment_size();
   const std::uint64_t boundary = dev.segment_boundary_mask();
   std::size_t segments = 0;
   DmaAddr seg_start{};
   std::uint64_t seg_len = 0;
   for (const ScatterEntry& e : sg) {
-    const DmaAddr dma = dev.phys_to_dma(entry_phys(dev, e));
+    const DmaAddr dma = e.dma_address;
     const bool merges = seg_len != 0 && dma == seg_start + seg_len &&
                         seg_len + e.length <= max_seg &&
                         (seg_start.value() & ~boundary) ==
@@ -121,7 +149,27 @@ Result<std::size_t> direct_map_sg(Device& dev, std::span<ScatterEntry> sg, Direc
   return segments;
 }
 
-}  // namespace
+Status direct_unmap_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir) {
+  // Every segment is unmapped even when one is refused, so nothing stays mapped by mistake.
+  Status result;
+  for (const ScatterEntry& e : sg) {
+    if (e.dma_length == 0) continue;  // merged into the segment before
+    if (Status ok = direct_unmap(dev, e.dma_address, e.dma_length, dir); !ok && result)
+      result = ok;
+  }
+  return result;
+}
+
+Status direct_sync_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir, bool for_device) {
+  for (const ScatterEntry& e : sg) {
+    if (e.dma_length == 0) continue;
+    if (Status ok = direct_sync(dev, e.dma_address, e.dma_length, dir, for_device); !ok)
+      return ok;
+  }
+  return {};
+}
+
+}  // namespace detail
 
 Result<DmaAddr> map_single(Device& dev, const void* cpu, std::uint64_t size, Direction dir) {
   const Result<PhysAddr> phys = dev.machine().virt_to_phys(cpu);
@@ -149,8 +197,9 @@ Status unmap(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, Mappi
     }
     return ops->unmap_page(dev, addr, size, dir);
   }
-  if (Status ok = detail::direct_check_unmap(dev, addr, size, dir); !ok) return ok;
-  notify_unmap(dev, kind, addr, size, dir);
+  const PhysAddr phys = detail::direct_mapped_phys(dev, addr);
+  if (Status ok = detail::direct_unmap(dev, addr, size, dir); !ok) return ok;
+  notify_unmap(dev, kind, phys, addr, size, dir);
   return {};
 }
 
@@ -158,13 +207,16 @@ Status sync(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, bool f
   if (DmaOps* ops = dev.ops()) {
     Status ok = for_device ? ops->sync_single_for_device(dev, addr, size, dir)
                            : ops->sync_single_for_cpu(dev, addr, size, dir);
-    if (ok) notify_sync(dev, addr, size, dir, for_device);
+    if (ok) {
+      std::byte* cpu = ops->dma_to_virt(dev, addr);
+      notify_sync(dev, cpu != nullptr ? dev.machine().virt_to_phys(cpu).value_or(PhysAddr{}) : PhysAddr{}, addr, size, dir, for_device);
+    }
     return ok;
   }
-  // Memory is coherent on the simulated machine: a direct sync moves no bytes, but the buffer's
-  // owner changes, which observers track.
-  if (Status ok = detail::direct_check_unmap(dev, addr, size, dir); !ok) return ok;
-  notify_sync(dev, addr, size, dir, for_device);
+  // Memory is coherent on the simulated machine: a direct sync moves no bytes unless the mapping
+  // bounced, but the buffer's owner changes, which observers track.
+  if (Status ok = detail::direct_sync(dev, addr, size, dir, for_device); !ok) return ok;
+  notify_sync(dev, detail::direct_mapped_phys(dev, addr), addr, size, dir, for_device);
   return {};
 }
 
@@ -195,7 +247,7 @@ Result<std::size_t> map_sg(Device& dev, SgTable& table, Direction dir) {
     return fail(Errc::InvalidArgument, "{}: direction {} is not a mapping direction", dev.name(),
                 static_cast<unsigned>(dir));
   Result<std::size_t> segments =
-      dev.ops() != nullptr ? dev.ops()->map_sg(dev, sg, dir) : direct_map_sg(dev, sg, dir);
+      dev.ops() != nullptr ? dev.ops()->map_sg(dev, sg, dir) : detail::direct_map_sg(dev, sg, dir);
   if (!segments) {
     clear_dma(sg);
     return segments;
@@ -204,7 +256,7 @@ Result<std::size_t> map_sg(Device& dev, SgTable& table, Direction dir) {
   if (MappingObserver* o = dev.observer()) {
     for (std::uint32_t i = 0; i < sg.size(); ++i)
       o->on_map({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
-                 dev.ops() != nullptr ? DmaAddr{} : dev.phys_to_dma(entry_phys(dev, sg[i])),
+                 entry_dma(dev, sg, table.nents(), i),
                  sg[i].length, dir, i});
   }
   return segments;
@@ -217,10 +269,11 @@ Status unmap_sg(Device& dev, SgTable& table, Direction dir) {
   if (MappingObserver* o = dev.observer()) {
     for (std::uint32_t i = 0; i < sg.size(); ++i)
       o->on_unmap({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
-                   dev.ops() != nullptr ? DmaAddr{} : dev.phys_to_dma(entry_phys(dev, sg[i])),
+                   entry_dma(dev, sg, table.nents(), i),
                    sg[i].length, dir, i});
   }
-  Status ok = dev.ops() != nullptr ? dev.ops()->unmap_sg(dev, sg, dir) : Status{};
+  Status ok = dev.ops() != nullptr ? dev.ops()->unmap_sg(dev, sg, dir)
+                                   : detail::direct_unmap_sg(dev, sg, dir);
   if (ok) {
     clear_dma(sg);
     table.set_nents(0);
@@ -238,11 +291,13 @@ Status sync_sg(Device& dev, SgTable& table, Direction dir, bool for_device) {
     Status ok =
         for_device ? ops->sync_sg_for_device(dev, sg, dir) : ops->sync_sg_for_cpu(dev, sg, dir);
     if (!ok) return ok;
+  } else if (Status ok = detail::direct_sync_sg(dev, sg, dir, for_device); !ok) {
+    return ok;
   }
   if (MappingObserver* o = dev.observer()) {
     for (std::uint32_t i = 0; i < sg.size(); ++i)
       o->on_sync({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
-                  dev.ops() != nullptr ? DmaAddr{} : dev.phys_to_dma(entry_phys(dev, sg[i])),
+                  entry_dma(dev, sg, table.nents(), i),
                   sg[i].length, dir, i},
                  for_device);
   }
@@ -260,7 +315,8 @@ Status sync_sg_for_device(Device& dev, SgTable& table, Direction dir) {
 }
 
 std::uint64_t max_mapping_size(const Device& dev) {
-  return dev.ops() != nullptr ? dev.ops()->max_mapping_size(dev) : ~std::uint64_t{0};
+  return dev.ops() != nullptr ? dev.ops()->max_mapping_size(dev)
+                              : detail::direct_max_mapping_size(dev);
 }
 
 bool mapping_error(const Device& dev, DmaAddr addr) {

@@ -13,7 +13,10 @@
 namespace dmakit::dma {
 
 Platform::Platform(machine::Machine& machine) : machine_(machine) {
-  if (!machine.layout().mask_pool.empty()) mask_ = std::make_unique<alloc::MaskAllocator>(machine);
+  if (machine.layout().mask_pool.empty()) return;
+  mask_ = std::make_unique<alloc::MaskAllocator>(machine);
+  if (machine.config().swiotlb.size != 0)
+    swiotlb_ = std::make_unique<swiotlb::Swiotlb>(*mask_, machine.config().swiotlb);
 }
 
 Platform::~Platform() = default;
@@ -49,6 +52,8 @@ void Platform::add_devices(const std::vector<DeviceConfig>& configs) {
     setup(dev->set_max_segment_size(c.max_segment_size), "max_segment_size");
     setup(dev->set_segment_boundary_mask(dma_bit_mask(c.segment_boundary_bits)),
           "segment_boundary");
+    setup(dev->set_min_align_mask(c.min_align_mask), "min_align_mask");
+    if (c.force_bounce) dev->set_force_bounce(*c.force_bounce);
     if (c.declared_memory) {
       const DeclaredMemoryConfig& m = *c.declared_memory;
       setup(declare_coherent_memory(*dev, m.bus_addr, m.device_addr, m.size, m.flags),

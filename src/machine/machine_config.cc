@@ -35,7 +35,7 @@ PhysRange range_of(const YAML::Node& node, const std::string& field) {
 void apply(const YAML::Node& m, MachineConfig& config) {
   reject_unknown_keys(m, "machine",
                       {"ram", "holes", "nodes", "zones", "lowmem_reserve_ratio", "mask_pool",
-                       "page_cache", "vmalloc"});
+                       "swiotlb", "page_cache", "vmalloc"});
   if (m["ram"]) config.ram_size = size_of(m["ram"], "machine.ram");
   if (const YAML::Node holes = m["holes"]) {
     if (!holes.IsSequence()) throw ConfigError("machine.holes", "expected a list of holes");
@@ -97,6 +97,19 @@ void apply(const YAML::Node& m, MachineConfig& config) {
     if (pool["wait_timeout_ms"])
       config.mask_pool_wait_timeout = std::chrono::milliseconds(
           unsigned_of(pool["wait_timeout_ms"], "machine.mask_pool.wait_timeout_ms"));
+  }
+  if (const YAML::Node tlb = m["swiotlb"]) {
+    reject_unknown_keys(tlb, "machine.swiotlb",
+                        {"size", "limit", "areas", "force", "transient_pools", "transient_size"});
+    SwiotlbConfig& s = config.swiotlb;
+    if (tlb["size"]) s.size = size_of(tlb["size"], "machine.swiotlb.size");
+    if (tlb["limit"]) s.limit = size_of(tlb["limit"], "machine.swiotlb.limit");
+    if (tlb["areas"]) s.areas = unsigned_of(tlb["areas"], "machine.swiotlb.areas");
+    if (tlb["force"]) s.force = bool_of(tlb["force"], "machine.swiotlb.force");
+    if (tlb["transient_pools"])
+      s.transient_pools = unsigned_of(tlb["transient_pools"], "machine.swiotlb.transient_pools");
+    if (tlb["transient_size"])
+      s.transient_size = size_of(tlb["transient_size"], "machine.swiotlb.transient_size");
   }
   if (m["vmalloc"]) config.vmalloc_size = size_of(m["vmalloc"], "machine.vmalloc");
 }

@@ -135,17 +135,41 @@ std::vector<PhysRange> plan_nodes(const MachineConfig& config, const MemoryLayou
   return nodes;
 }
 
+void check_swiotlb(const SwiotlbConfig& swiotlb) {
+  const auto check_segments = [](const char* field, std::uint64_t bytes) {
+    if (bytes % SwiotlbConfig::kSegmentBytes != 0)
+      throw ConfigError(field, fmt::format("{} is not a multiple of 256 KiB (128 slots of 2 KiB)",
+                                           format_size(bytes)));
+  };
+  check_segments("machine.swiotlb.size", swiotlb.size);
+  check_segments("machine.swiotlb.transient_size", swiotlb.transient_size);
+  if (swiotlb.transient_pools > 0 && swiotlb.transient_size == 0)
+    throw ConfigError("machine.swiotlb.transient_size", "transient pools need a size");
+  if (swiotlb.limit == 0 || swiotlb.limit % kPageSize != 0)
+    throw ConfigError("machine.swiotlb.limit",
+                      fmt::format("{:#x} is not a non-zero page multiple", swiotlb.limit));
+}
+
 PhysRange plan_mask_pool(const MachineConfig& config, const MemoryLayout& layout) {
   constexpr std::uint64_t kMaxPool = 2 * kGiB;  // the 2008 patches' MASK_ZONE_LIMIT
-  const std::uint64_t size = config.mask_pool_size;
-  if (size == 0) return {};
-  check_page_aligned("machine.mask_pool.size", size);
+  check_swiotlb(config.swiotlb);
+  if (config.mask_pool_size == 0) {
+    if (config.swiotlb.size != 0)
+      throw ConfigError("machine.swiotlb.size",
+                        "the bounce pool is carved from the mask pool (seed 003): give mask_pool a "
+                        "size, or set swiotlb.size to 0");
+    return {};
+  }
+  check_page_aligned("machine.mask_pool.size", config.mask_pool_size);
+  // The pool holds the bounce slots as well as what its other users were promised.
+  const std::uint64_t size = config.mask_pool_size + config.swiotlb.size;
   const PhysRange first = layout.ram.front();
   if (size > kMaxPool || size >= config.ram_size || size > first.size())
     throw ConfigError("machine.mask_pool.size",
-                      fmt::format("{} must be at most 2 GiB, less than the RAM, and fit in the "
-                                  "first RAM range {}",
-                                  format_size(size), range_text(first)));
+                      fmt::format("{} (with the {} bounce pool) must be at most 2 GiB, less than "
+                                  "the RAM, and fit in the first RAM range {}",
+                                  format_size(size), format_size(config.swiotlb.size),
+                                  range_text(first)));
   if (config.zone_dma_limit)
     throw ConfigError("machine.zones.dma",
                       "the mask pool replaces ZONE_DMA: set mask_pool.size to 0 to keep the zone");

@@ -47,12 +47,18 @@ TEST(DmakitLayout, JsonShowsZonesNodesAndThePciHole) {
   EXPECT_EQ(zones[0]["free_blocks_by_order"].size(), 11u);
   const auto& pool = j["mask_pool"];
   EXPECT_EQ(pool["start"], 0);
-  EXPECT_EQ(pool["end"], 16ull << 20);
-  EXPECT_EQ(pool["pages"], 4096);
-  EXPECT_EQ(pool["used_pages"], 0);
+  EXPECT_EQ(pool["end"], 80ull << 20);  // 16 MiB and the bounce pool carved from it
+  EXPECT_EQ(pool["pages"], 20480);
+  EXPECT_EQ(pool["used_pages"], 16384);
   EXPECT_EQ(pool["largest_free_run_pages"], 4096);
   EXPECT_EQ(pool["search"], "next-fit");
-  EXPECT_EQ(pool["counters"]["served_by_pool"], 0);
+  EXPECT_EQ(pool["counters"]["served_by_pool"], 1);  // the bounce pool
+  const auto& tlb = j["swiotlb"];
+  EXPECT_EQ(tlb["start"], 0);
+  EXPECT_EQ(tlb["end"], 64ull << 20);
+  EXPECT_EQ(tlb["total_slots"], 32768);
+  EXPECT_EQ(tlb["used_slots"], 0);
+  EXPECT_EQ(tlb["counters"]["mappings_bounced"], 0);
 }
 
 TEST(DmakitLayout, ListsConfiguredDevicesWithMasksAndDeclaredMemory) {
@@ -92,7 +98,7 @@ TEST(DmakitBench, MapReportsTheIndirectCallAgainstTheInlinePath) {
 
 TEST(DmakitLayout, MachineWithoutAPoolShowsZoneDma) {
   const std::string path = ::testing::TempDir() + "/classic.yaml";
-  std::ofstream(path) << "machine:\n  mask_pool: {size: 0}\n  zones: {dma: 16MiB}\n";
+  std::ofstream(path) << "machine:\n  mask_pool: {size: 0}\n  swiotlb: {size: 0}\n  zones: {dma: 16MiB}\n";
   const Output out = run("layout --json --config " + path);
   ASSERT_EQ(out.exit_code, 0) << out.text;
   const auto j = nlohmann::json::parse(out.text)["machine"];

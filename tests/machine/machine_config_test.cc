@@ -114,6 +114,25 @@ TEST(MachineConfig, ShippedExampleDescribesTheDefaultMachine) {
   EXPECT_EQ(shipped.mask_pool_force, defaults.mask_pool_force);
   EXPECT_EQ(shipped.mask_pool_search, defaults.mask_pool_search);
   EXPECT_EQ(shipped.mask_pool_wait_timeout, defaults.mask_pool_wait_timeout);
+  EXPECT_EQ(shipped.swiotlb, defaults.swiotlb);
+}
+
+TEST(MachineConfig, ReadsTheBouncePool) {
+  const MachineConfig c = parse_machine_config(
+      "machine:\n  swiotlb: {size: 128MiB, limit: 1GiB, areas: 4, force: true,\n"
+      "            transient_pools: 2, transient_size: 512KiB}\n");
+  EXPECT_EQ(c.swiotlb.size, 128 * kMiB);
+  EXPECT_EQ(c.swiotlb.limit, kGiB);
+  EXPECT_EQ(c.swiotlb.areas, 4u);
+  EXPECT_TRUE(c.swiotlb.force);
+  EXPECT_EQ(c.swiotlb.transient_pools, 2u);
+  EXPECT_EQ(c.swiotlb.transient_size, 512 * kKiB);
+  try {
+    (void)parse_machine_config("machine:\n  swiotlb: {slots: 4}\n");
+    ADD_FAILURE() << "an unknown key must be refused";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "machine.swiotlb.slots");
+  }
 }
 
 TEST(MachineConfig, MissingFileIsAConfigError) {

@@ -35,21 +35,24 @@ TEST(MemoryLayout, DefaultMachinePutsThePciHoleRamAbove4GiB) {
 
 TEST(MemoryLayout, DefaultMachineHasAMaskPoolInPlaceOfZoneDma) {
   const MemoryLayout layout = MemoryLayout::plan({});
-  EXPECT_EQ(layout.mask_pool, (PhysRange{PhysAddr(0), PhysAddr(16 * kMiB)}));
+  // 16 MiB for the pool's users and the 64 MiB bounce pool carved from it (seed 003).
+  constexpr std::uint64_t kPool = 80 * kMiB;
+  EXPECT_EQ(layout.mask_pool, (PhysRange{PhysAddr(0), PhysAddr(kPool)}));
   ASSERT_EQ(layout.zones.size(), 2u);
   EXPECT_EQ(layout.zones[0].kind, ZoneKind::Dma32);
   EXPECT_EQ(layout.zones[0].span, (PhysRange{PhysAddr(0), PhysAddr(4 * kGiB)}));
   // The pool is out of the zone: its pages are not the zone's.
-  EXPECT_EQ(layout.zones[0].present_pages, (3 * kGiB - 16 * kMiB) / kPageSize);
+  EXPECT_EQ(layout.zones[0].present_pages, (3 * kGiB - kPool) / kPageSize);
   EXPECT_EQ(layout.zones[1].kind, ZoneKind::Normal);
   EXPECT_EQ(layout.zones[1].present_pages, 5 * kGiB / kPageSize);
   ASSERT_EQ(layout.zone_ram().size(), 2u);
-  EXPECT_EQ(layout.zone_ram()[0].start, PhysAddr(16 * kMiB));
+  EXPECT_EQ(layout.zone_ram()[0].start, PhysAddr(kPool));
 }
 
 TEST(MemoryLayout, WithoutAMaskPoolZoneDmaCanBeConfigured) {
   MachineConfig config;
   config.mask_pool_size = 0;
+  config.swiotlb.size = 0;
   config.zone_dma_limit = 16 * kMiB;
   const MemoryLayout layout = MemoryLayout::plan(config);
   EXPECT_TRUE(layout.mask_pool.empty());
@@ -68,11 +71,30 @@ TEST(MemoryLayout, MaskPoolAndZoneDmaExcludeEachOther) {
 TEST(MemoryLayout, MaskPoolUpToTwoGiBInsideTheFirstRamRange) {
   MachineConfig config;
   config.mask_pool_size = kGiB;
-  EXPECT_EQ(MemoryLayout::plan(config).mask_pool.size(), kGiB);
+  EXPECT_EQ(MemoryLayout::plan(config).mask_pool.size(), kGiB + 64 * kMiB);  // with the bounce pool
+  config.mask_pool_size = 2 * kGiB - 64 * kMiB;
+  EXPECT_EQ(MemoryLayout::plan(config).mask_pool.size(), 2 * kGiB);
+  config.mask_pool_size += kPageSize;
+  expect_config_error(config, "machine.mask_pool.size", "with the 64 MiB bounce pool");
   config.mask_pool_size = 3 * kGiB;
   expect_config_error(config, "machine.mask_pool.size", "at most 2 GiB");
   config.mask_pool_size = kGiB + 1;
   expect_config_error(config, "machine.mask_pool.size", "page size");
+}
+
+TEST(MemoryLayout, BouncePoolNeedsAMaskPoolAndWholeSegments) {
+  MachineConfig config;
+  config.mask_pool_size = 0;
+  expect_config_error(config, "machine.swiotlb.size", "carved from the mask pool");
+  config = {};
+  config.swiotlb.size = 64 * kMiB + 128 * kKiB;
+  expect_config_error(config, "machine.swiotlb.size", "multiple of 256 KiB");
+  config = {};
+  config.swiotlb.transient_size = 100 * kKiB;
+  expect_config_error(config, "machine.swiotlb.transient_size", "multiple of 256 KiB");
+  config = {};
+  config.swiotlb.limit = 0;
+  expect_config_error(config, "machine.swiotlb.limit", "page multiple");
 }
 
 TEST(MemoryLayout, SmallMachineHasNoRamAbove32Bits) {
@@ -152,6 +174,7 @@ TEST(MemoryLayout, RejectsOverlappingAndEmptyHoles) {
 TEST(MemoryLayout, RejectsZoneLimitsOutOfOrder) {
   MachineConfig config;
   config.mask_pool_size = 0;
+  config.swiotlb.size = 0;
   config.zone_dma_limit = 16 * kMiB;
   config.zone_dma32_limit = 8 * kMiB;
   expect_config_error(config, "machine.zones.dma32", "must be above zones.dma");
@@ -164,6 +187,7 @@ TEST(MemoryLayout, RejectsTooManyNodesForTheRam) {
   MachineConfig config;
   config.ram_size = 8 * kMiB;
   config.mask_pool_size = 0;
+  config.swiotlb.size = 0;
   config.holes.clear();
   config.node_count = 4;
   expect_config_error(config, "machine.nodes", "cannot split");

@@ -6,7 +6,7 @@
 
 namespace dmakit::testing {
 
-/// 512 MiB of RAM without holes, a 1 MiB mask pool at [0, 1 MiB), ZONE_DMA32 below 256 MiB, and a
+/// 512 MiB of RAM without holes, a 1 MiB mask pool at [0, 1 MiB) (no bounce pool in it), ZONE_DMA32 below 256 MiB, and a
 /// short wait timeout.
 inline machine::MachineConfig mask_machine_config(
     machine::MaskPoolSearch search = machine::MaskPoolSearch::NextFit, bool force = false) {
@@ -14,6 +14,7 @@ inline machine::MachineConfig mask_machine_config(
   config.ram_size = 512 * kMiB;
   config.holes.clear();
   config.mask_pool_size = kMiB;
+  config.swiotlb.size = 0;
   config.zone_dma32_limit = 256 * kMiB;
   config.mask_pool_search = search;
   config.mask_pool_force = force;

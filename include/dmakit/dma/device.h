@@ -4,6 +4,7 @@
 // scatter/gather limits, its NUMA node, and its DMA operations.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,6 +14,10 @@
 #include "dmakit/core/result.h"
 #include "dmakit/dma/platform.h"
 #include "dmakit/machine/machine.h"
+
+namespace dmakit::swiotlb {
+class Swiotlb;
+}  // namespace dmakit::swiotlb
 
 namespace dmakit::dma {
 
@@ -31,7 +36,8 @@ class MappingTracker;
 class Device {
  public:
   /// A device with Linux's defaults: 32-bit streaming and coherent masks, no bus limit, no bus
-  /// offset, 64 KiB segments on a 4 GiB boundary, no particular node, direct mapping.
+  /// offset, 64 KiB segments on a 4 GiB boundary, no particular node, direct mapping with the
+  /// platform's bounce pool behind it (forced when the pool is configured so).
   Device(Platform& platform, std::string name, Device* parent = nullptr,
          int node = machine::kLocalNode);
   ~Device();
@@ -71,11 +77,32 @@ class Device {
   /// True when mappings under `mask` can work on this platform for this device.
   [[nodiscard]] bool dma_supported(std::uint64_t mask) const;
 
-  void set_bus_dma_limit(std::uint64_t limit) { bus_dma_limit_ = limit; }
-  void set_bus_offset(std::int64_t offset) { bus_offset_ = offset; }
+  void set_bus_dma_limit(std::uint64_t limit);
+  void set_bus_offset(std::int64_t offset);
   /// InvalidArgument for 0, or a boundary mask not of the form 2^n - 1.
   [[nodiscard]] Status set_max_segment_size(std::uint64_t size);
   [[nodiscard]] Status set_segment_boundary_mask(std::uint64_t mask);
+
+  /// The bounce pool the direct path falls back on (the platform's), or null.
+  [[nodiscard]] swiotlb::Swiotlb* swiotlb() const { return swiotlb_; }
+  /// Bounce every streaming mapping (swiotlb=force for one device: for testing a driver, or as
+  /// shadow buffers the device never sees past). No effect without a bounce pool.
+  void set_force_bounce(bool force);
+  [[nodiscard]] bool force_bounce() const { return force_bounce_; }
+  /// Address bits a bounce buffer keeps from the original (dma_set_min_align_mask(), NVMe's
+  /// 0xfff). InvalidArgument for a mask not of the form 2^n - 1.
+  [[nodiscard]] Status set_min_align_mask(std::uint64_t mask);
+  [[nodiscard]] std::uint64_t min_align_mask() const { return min_align_mask_; }
+  /// Whether a streaming map may bounce: there is a pool, and the device is forced or cannot reach
+  /// all RAM (Linux: is_swiotlb_force_bounce() || dma_addressing_limited()). The direct path
+  /// takes its out-of-line branch only then.
+  [[nodiscard]] bool may_bounce() const { return may_bounce_; }
+  /// Whether any mapping of the device has bounced (Linux's dma_uses_io_tlb): from then on its
+  /// unmaps and syncs look for bounce addresses.
+  [[nodiscard]] bool has_bounced() const { return bounced_.load(std::memory_order_relaxed); }
+  void note_bounced() const {
+    if (!has_bounced()) bounced_.store(true, std::memory_order_relaxed);
+  }
 
   /// Per-device DMA operations (seed 004's override); null maps directly. The ops must outlive
   /// their use by this device.
@@ -105,6 +132,8 @@ class Device {
   }
 
  private:
+  void update_may_bounce();
+
   Platform& platform_;
   const machine::PhysMemory& memory_;
   std::string name_;
@@ -116,6 +145,11 @@ class Device {
   std::int64_t bus_offset_ = 0;
   std::uint64_t max_segment_size_ = 64 * 1024;
   std::uint64_t segment_boundary_mask_ = dma_bit_mask(32);
+  std::uint64_t min_align_mask_ = 0;
+  swiotlb::Swiotlb* swiotlb_;
+  bool force_bounce_;
+  bool may_bounce_ = false;
+  mutable std::atomic<bool> bounced_{false};
   DmaOps* ops_ = nullptr;
   MappingObserver* observer_ = nullptr;
   MappingTracker* tracker_ = nullptr;

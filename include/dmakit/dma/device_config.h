@@ -29,6 +29,8 @@ struct DeviceConfig {
   int node = -1;  ///< machine::kLocalNode: none in particular
   std::uint64_t max_segment_size = 64 * 1024;
   unsigned segment_boundary_bits = 32;
+  std::uint64_t min_align_mask = 0;
+  std::optional<bool> force_bounce;  ///< defaults to the bounce pool's force setting
   std::optional<DeclaredMemoryConfig> declared_memory;
 };
 

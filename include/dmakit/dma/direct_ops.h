@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// DirectOps: the direct mapping as a DmaOps table (dma layer). A device with no ops gets the same
-// behaviour inline; this table is for code that wants the direct path behind the ops interface (and
+// DirectOps: the direct mapping, bounce buffering included, as a DmaOps table (dma layer). A device
+// with no ops gets the same behaviour inline; this table is for code that wants the direct path behind the ops interface (and
 // is what `dmakit bench map` measures as the cost of the indirect call, seed 004).
 #pragma once
 
@@ -28,6 +28,7 @@ class DirectOps : public DmaOps {
   [[nodiscard]] Result<std::byte*> alloc(Device& dev, std::uint64_t size, DmaAddr* handle,
                                          machine::Gfp gfp) override;
   [[nodiscard]] Status free(Device& dev, std::uint64_t size, void* cpu, DmaAddr handle) override;
+  [[nodiscard]] std::uint64_t max_mapping_size(const Device& dev) const override;
   [[nodiscard]] bool dma_supported(const Device& dev, std::uint64_t mask) const override;
   [[nodiscard]] std::byte* dma_to_virt(const Device& dev, DmaAddr addr) const override;
 };

@@ -22,9 +22,11 @@ inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys, DmaAd
 }
 }  // namespace detail
 
-/// Maps [offset, offset + size) of `page` for the device. Errors: InvalidArgument (zero size, a
-/// direction that is not a mapping direction), BadAddress (memory outside RAM), AboveMask (the
-/// device cannot reach the buffer and its ops cannot help: Linux's DMA_MAPPING_ERROR).
+/// Maps [offset, offset + size) of `page` for the device; a device that cannot reach the buffer
+/// (or is forced to) gets a bounce buffer holding a copy of it. Errors: InvalidArgument (zero
+/// size, a direction that is not a mapping direction, more than max_mapping_size() to bounce),
+/// BadAddress (memory outside RAM), AboveMask (the device cannot reach the buffer and there is no
+/// bounce pool), NoBounceSlot (the bounce pool is full). Any error is Linux's DMA_MAPPING_ERROR.
 [[nodiscard]] inline Result<DmaAddr> map_page(Device& dev, machine::Page* page,
                                               std::uint64_t offset, std::uint64_t size,
                                               Direction dir) {
@@ -56,13 +58,13 @@ namespace detail {
 [[nodiscard]] inline Status unmap_page(Device& dev, DmaAddr addr, std::uint64_t size,
                                        Direction dir) {
   if (dev.ops() == nullptr && dev.observer() == nullptr) [[likely]]
-    return detail::direct_check_unmap(dev, addr, size, dir);
+    return detail::direct_unmap(dev, addr, size, dir);
   return detail::unmap_dispatch(dev, addr, size, dir, MappingKind::Page);
 }
 [[nodiscard]] inline Status unmap_single(Device& dev, DmaAddr addr, std::uint64_t size,
                                          Direction dir) {
   if (dev.ops() == nullptr && dev.observer() == nullptr) [[likely]]
-    return detail::direct_check_unmap(dev, addr, size, dir);
+    return detail::direct_unmap(dev, addr, size, dir);
   return detail::unmap_dispatch(dev, addr, size, dir, MappingKind::Single);
 }
 

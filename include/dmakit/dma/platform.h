@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Platform: a machine with its DMA facilities (dma layer): the mask allocator over the machine's
-// pool, and the devices on it. What the kernel keeps in globals, here in one object per machine.
+// pool, the bounce pool carved from it (seed 003), and the devices on it. What the kernel keeps in globals, here in one object per machine.
 #pragma once
 
 #include <memory>
@@ -9,12 +9,14 @@
 #include "dmakit/alloc/mask_allocator.h"
 #include "dmakit/dma/device_config.h"
 #include "dmakit/machine/machine.h"
+#include "dmakit/swiotlb/swiotlb.h"
 
 namespace dmakit::dma {
 
 class Device;
 
-/// Owns the mask allocator of a machine with a mask pool and lists the devices created on it. The
+/// Owns the mask allocator of a machine with a mask pool and the bounce pool, and lists the devices
+/// created on it. Throws ConfigError when the bounce pool cannot be placed. The
 /// Machine must outlive the Platform, and the Platform its Devices. Not thread-safe while devices
 /// are being created.
 class Platform {
@@ -28,6 +30,8 @@ class Platform {
   [[nodiscard]] machine::Machine& machine() const { return machine_; }
   /// Null on a machine without a mask pool.
   [[nodiscard]] alloc::MaskAllocator* mask_allocator() const { return mask_.get(); }
+  /// The bounce pool, or null when the machine has none (machine.swiotlb.size 0).
+  [[nodiscard]] swiotlb::Swiotlb* swiotlb() const { return swiotlb_.get(); }
   /// The devices created on this platform, in creation order.
   [[nodiscard]] const std::vector<Device*>& devices() const { return devices_; }
 
@@ -45,6 +49,7 @@ class Platform {
 
   machine::Machine& machine_;
   std::unique_ptr<alloc::MaskAllocator> mask_;
+  std::unique_ptr<swiotlb::Swiotlb> swiotlb_;
   std::vector<Device*> devices_;
   std::vector<std::unique_ptr<Device>> owned_;  ///< destroyed before devices_ (they unlist)
 };

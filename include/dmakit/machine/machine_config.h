@@ -28,9 +28,32 @@ enum class MaskPoolSearch : std::uint8_t {
   TopDown,  ///< the 2008 patches: next-fit downwards from the top of the caller's allowed window
 };
 
+/// The bounce pool (swiotlb, seed 001), carved out of the mask pool at start (seed 003: the swiotlb
+/// "makes allocations from the DMA area and no longer has its own dedicated memory pool"). The
+/// machine grows its mask pool by `size` so the pool's other users keep mask_pool_size.
+struct SwiotlbConfig {
+  static constexpr std::uint64_t kSegmentBytes = 256 * kKiB;  ///< 128 slots of 2 KiB
+
+  /// Bytes of bounce slots, a multiple of 256 KiB; 0 for no bounce buffering.
+  std::uint64_t size = 64 * kMiB;
+  /// The pool lies wholly below this physical address (Linux places it in low memory).
+  std::uint64_t limit = 4 * kGiB;
+  /// Independently locked areas; 0 picks the host's hardware threads, rounded up to a power of 2.
+  unsigned areas = 0;
+  /// Every streaming mapping of every device bounces (swiotlb=force; the shadow-buffer strategy).
+  bool force = false;
+  /// Extra pools taken from the mask allocator when the pool is full, each given back once empty.
+  unsigned transient_pools = 0;
+  /// Bytes of each transient pool, a multiple of 256 KiB.
+  std::uint64_t transient_size = 1 * kMiB;
+
+  bool operator==(const SwiotlbConfig&) const = default;
+};
+
 /// The configuration of a Machine. Defaults describe an 8 GiB single-node x86-64 machine: the PCI
 /// hole from 3 GiB to 4 GiB with the RAM that would sit there placed above 4 GiB, a 16 MiB mask
-/// pool at the bottom of RAM in place of ZONE_DMA (seed 003) and ZONE_DMA32 below 4 GiB (seed 001).
+/// pool at the bottom of RAM in place of ZONE_DMA (seed 003), grown by a 64 MiB bounce pool, and
+/// ZONE_DMA32 below 4 GiB (seed 001).
 struct MachineConfig {
   static constexpr std::uint64_t kMaxRam = 4 * kTiB;
 
@@ -72,6 +95,8 @@ struct MachineConfig {
   MaskPoolSearch mask_pool_search = MaskPoolSearch::NextFit;
   /// How long a mask allocation that may wait blocks for a free before it fails.
   std::chrono::milliseconds mask_pool_wait_timeout{5000};
+
+  SwiotlbConfig swiotlb;
 
   /// Host address space reserved for the vmalloc-like area (virtually contiguous, physically
   /// scattered allocations).

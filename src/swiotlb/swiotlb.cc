@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: Apache-2.0
+// Bounce buffering (swiotlb layer): pools, copies by direction, growth and the pool-full report,
+// after Linux's kernel/dma/swiotlb.c (reference sections 1.6 to 1.8).
+#include "dmakit/swiotlb/swiotlb.h"
+
+#include <fmt/format.h>
+
+#include <bit>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "dmakit/core/config_error.h"
+#include "dmakit/core/units.h"
+
+namespace dmakit::swiotlb {
+namespace {
+
+bool copies_in_for_device(Direction dir) {
+  return dir == Direction::ToDevice || dir == Direction::Bidirectional;
+}
+
+bool copies_out_for_cpu(Direction dir) {
+  return dir == Direction::FromDevice || dir == Direction::Bidirectional;
+}
+
+Status check_direction(Direction dir) {
+  if (!is_valid_mapping_direction(dir))
+    return fail(Errc::InvalidArgument, "direction {} is not a mapping direction",
+                static_cast<unsigned>(dir));
+  return {};
+}
+
+unsigned default_areas(unsigned configured) {
+  return configured != 0 ? configured : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// The mask allocator takes masks of the form 2^n - 1; the pool must also end below `limit`.
+std::uint64_t mask_covering(std::uint64_t limit) {
+  return limit > (std::uint64_t{1} << 63) ? ~std::uint64_t{0} : std::bit_ceil(limit) - 1;
+}
+
+}  // namespace
+
+Swiotlb::Swiotlb(alloc::MaskAllocator& mask, const machine::SwiotlbConfig& config)
+    : mask_(mask), memory_(mask.machine().memory()), config_(config) {
+  const Result<machine::Page*> page =
+      mask.alloc_pages_mask(machine::kGfpNoWarn, config.size, mask_covering(config.limit));
+  const PhysAddr start = page ? memory_.page_to_phys(*page) : PhysAddr{};
+  if (!page || (start + config.size).value() > config.limit) {
+    if (page) (void)mask.free_pages_mask(*page, config.size);
+    throw ConfigError("machine.swiotlb.limit",
+                      fmt::format("no room for a {} bounce pool below {} in the mask pool",
+                                  format_size(config.size), format_addr(config.limit)));
+  }
+  default_pool_ =
+      std::make_unique<BouncePool>(PhysRange{start, start + config.size}, default_areas(config.areas));
+  for (unsigned i = 0; i < config.transient_pools; ++i)
+    transient_.push_back(std::make_unique<BouncePool>(config.transient_size, 1));
+}
+
+Swiotlb::~Swiotlb() {
+  const PhysRange pool = default_pool_->range();
+  (void)mask_.free_pages_mask(memory_.pfn_to_page(phys_to_pfn(pool.start)), pool.size());
+  for (const auto& t : transient_) {
+    const PhysRange range = t->range();
+    if (!range.empty())
+      (void)mask_.free_pages_mask(memory_.pfn_to_page(phys_to_pfn(range.start)), range.size());
+  }
+}
+
+BouncePool* Swiotlb::pool_of(PhysAddr addr) const {
+  if (default_pool_->contains(addr)) return default_pool_.get();
+  for (const auto& t : transient_) {
+    if (t->contains(addr)) return t.get();
+  }
+  return nullptr;
+}
+
+bool Swiotlb::owns(PhysAddr addr) const { return pool_of(addr) != nullptr; }
+
+bool Swiotlb::reachable_under(std::int64_t bus_offset, std::uint64_t bus_limit) const {
+  return default_pool_->reachable_under(bus_offset, bus_limit);
+}
+
+void Swiotlb::note_used(std::int64_t slots) {
+  const std::uint64_t now =
+      used_.fetch_add(static_cast<std::uint64_t>(slots)) + static_cast<std::uint64_t>(slots);
+  std::uint64_t high = hiwater_.load(std::memory_order_relaxed);
+  while (now > high && !hiwater_.compare_exchange_weak(high, now, std::memory_order_relaxed)) {
+  }
+}
+
+BouncePool* Swiotlb::grow(std::uint64_t reach_mask) {
+  // Linux's transient pools come from below the device's own reach, not the pool's limit.
+  for (const auto& t : transient_) {
+    if (t->active()) continue;
+    const Result<machine::Page*> page = mask_.alloc_pages_mask(
+        machine::kGfpZero | machine::kGfpNoWarn, config_.transient_size, reach_mask);
+    if (!page) return nullptr;
+    const PhysAddr start = memory_.page_to_phys(*page);
+    if (t->activate({start, start + config_.transient_size})) {
+      transient_taken_.add();
+      return t.get();
+    }
+    (void)mask_.free_pages_mask(*page, config_.transient_size);  // another thread took it first
+  }
+  return nullptr;
+}
+
+void Swiotlb::maybe_retire(BouncePool& pool) {
+  if (&pool == default_pool_.get()) return;
+  const PhysRange range = pool.retire_if_empty();
+  if (!range.empty())
+    (void)mask_.free_pages_mask(memory_.pfn_to_page(phys_to_pfn(range.start)), range.size());
+}
+
+Result<BounceRun> Swiotlb::reserve(PhysAddr orig, std::uint64_t size,
+                                   const BounceRequest& request, std::uint64_t reach_mask) {
+  Result<BounceRun> run = default_pool_->reserve(orig, size, request, this_thread_slot());
+  if (run || run.error().code != Errc::NoBounceSlot) return run;
+  for (const auto& t : transient_) {
+    if (!t->active()) continue;
+    if (Result<BounceRun> r = t->reserve(orig, size, request, 0)) return r;
+  }
+  if (BouncePool* fresh = grow(reach_mask)) {
+    if (Result<BounceRun> r = fresh->reserve(orig, size, request, 0)) return r;
+    maybe_retire(*fresh);
+  }
+  return run;
+}
+
+Result<PhysAddr> Swiotlb::map(PhysAddr orig, std::uint64_t size, Direction dir,
+                              const BounceRequest& request, std::uint64_t reach_mask,
+                              std::string_view device) {
+  if (Status ok = check_direction(dir); !ok) return std::unexpected(ok.error());
+  const Result<BounceRun> run = reserve(orig, size, request, reach_mask);
+  if (!run) {
+    if (run.error().code == Errc::NoBounceSlot) {
+      failures_.add();
+      warn_full(device, size, run.error());
+    }
+    return std::unexpected(run.error());
+  }
+  note_used(run->slots);
+  mappings_bounced_.add();
+  copy(run->bounce, orig, size);
+  bytes_to_device_.add(size);
+  return run->bounce;
+}
+
+Status Swiotlb::unmap(PhysAddr bounce, std::uint64_t size, Direction dir, bool skip_copy) {
+  if (Status ok = check_direction(dir); !ok) return ok;
+  BouncePool* pool = pool_of(bounce);
+  if (pool == nullptr)
+    return fail(Errc::InvalidArgument, "{:#x} is not a bounce address", bounce.value());
+  const Result<BounceMapping> m = pool->find(bounce);
+  if (!m || !m->start || m->remaining != size)
+    return fail(Errc::InvalidArgument, "{:#x} +{:#x} is not a live bounce mapping{}",
+                bounce.value(), size,
+                m && m->start ? fmt::format(" (it maps {} bytes)", m->remaining) : "");
+  if (!skip_copy && copies_out_for_cpu(dir)) {
+    copy(m->orig, bounce, size);
+    bytes_from_device_.add(size);
+  }
+  const Result<std::uint32_t> freed = pool->release(bounce, size);
+  if (!freed) return std::unexpected(freed.error());
+  note_used(-static_cast<std::int64_t>(*freed));
+  maybe_retire(*pool);
+  return {};
+}
+
+namespace {
+
+Result<BounceMapping> find_range(const BouncePool* pool, PhysAddr bounce, std::uint64_t size) {
+  if (pool == nullptr)
+    return fail(Errc::InvalidArgument, "{:#x} is not a bounce address", bounce.value());
+  Result<BounceMapping> m = pool->find(bounce);
+  if (!m || size == 0 || size > m->remaining)
+    return fail(Errc::InvalidArgument, "[{:#x}, +{:#x}) leaves its bounce mapping", bounce.value(),
+                size);
+  return m;
+}
+
+}  // namespace
+
+Status Swiotlb::sync_for_cpu(PhysAddr bounce, std::uint64_t size, Direction dir) {
+  if (Status ok = check_direction(dir); !ok) return ok;
+  const Result<BounceMapping> m = find_range(pool_of(bounce), bounce, size);
+  if (!m) return std::unexpected(m.error());
+  if (copies_out_for_cpu(dir)) {
+    copy(m->orig, bounce, size);
+    bytes_from_device_.add(size);
+  }
+  return {};
+}
+
+Status Swiotlb::sync_for_device(PhysAddr bounce, std::uint64_t size, Direction dir) {
+  if (Status ok = check_direction(dir); !ok) return ok;
+  const Result<BounceMapping> m = find_range(pool_of(bounce), bounce, size);
+  if (!m) return std::unexpected(m.error());
+  if (copies_in_for_device(dir)) {
+    copy(bounce, m->orig, size);
+    bytes_to_device_.add(size);
+  }
+  return {};
+}
+
+Result<PhysAddr> Swiotlb::original(PhysAddr bounce) const {
+  const BouncePool* pool = pool_of(bounce);
+  if (pool == nullptr)
+    return fail(Errc::NoBounceSlot, "{:#x} is not a bounce address", bounce.value());
+  const Result<BounceMapping> m = pool->find(bounce);
+  if (!m) return std::unexpected(m.error());
+  return m->orig;
+}
+
+void Swiotlb::copy(PhysAddr to, PhysAddr from, std::uint64_t size) {
+  std::memcpy(memory_.direct_map(to), memory_.direct_map(from), size);
+}
+
+void Swiotlb::set_warning_sink(std::function<void(const std::string&)> sink) {
+  const std::scoped_lock guard(sink_lock_);
+  warning_sink_ = std::move(sink);
+}
+
+void Swiotlb::warn_full(std::string_view device, std::uint64_t size, const Error& error) {
+  std::uint64_t suppressed = 0;
+  if (!full_reports_.allow(&suppressed)) return;
+  std::uint64_t total = 0;
+  for (const auto& t : transient_) total += t->active() ? t->total_slots() : 0;
+  total += default_pool_->total_slots();
+  std::string message = fmt::format(
+      "{}: swiotlb buffer is full (sz: {} bytes), total {} (slots), used {} (slots): {}", device,
+      size, total, used_.load(std::memory_order_relaxed), error.message);
+  if (suppressed != 0) message += fmt::format(" ({} similar reports suppressed)", suppressed);
+  const std::scoped_lock guard(sink_lock_);
+  if (warning_sink_)
+    warning_sink_(message);
+  else
+    std::cerr << "dmakit: " << message << '\n';
+}
+
+SwiotlbStats Swiotlb::stats() const {
+  SwiotlbStats s;
+  s.pool = default_pool_->range();
+  s.areas = default_pool_->area_count();
+  s.total_slots = default_pool_->total_slots();
+  for (const auto& t : transient_) {
+    if (!t->active()) continue;
+    ++s.transient_active;
+    s.total_slots += t->total_slots();
+  }
+  s.used_slots = used_.load(std::memory_order_relaxed);
+  s.used_hiwater = hiwater_.load(std::memory_order_relaxed);
+  s.transient_taken = transient_taken_.value();
+  s.mappings_bounced = mappings_bounced_.value();
+  s.mappings_direct = mappings_direct_.value();
+  s.bytes_to_device = bytes_to_device_.value();
+  s.bytes_from_device = bytes_from_device_.value();
+  s.failures = failures_.value();
+  return s;
+}
+
+void Swiotlb::validate() const {
+  default_pool_->validate();
+  for (const auto& t : transient_) t->validate();
+}
+
+}  // namespace dmakit::swiotlb
