@@ -104,9 +104,9 @@ void print_swiotlb(const Machine& m, const swiotlb::Swiotlb* tlb) {
   fmt::print("  used {} slots, high-water {}, transient pools {} of {} ({} each, {} taken)\n",
              s.used_slots, s.used_hiwater, s.transient_active, c.transient_pools,
              format_size(c.transient_size), s.transient_taken);
-  fmt::print(
-      "  mappings bounced {}, direct {}, bytes to device {}, from device {}, failures {}\n",
-      s.mappings_bounced, s.mappings_direct, s.bytes_to_device, s.bytes_from_device, s.failures);
+  fmt::print("  mappings bounced {}, direct {}, bytes to device {}, from device {}, failures {}\n",
+             s.mappings_bounced, s.mappings_direct, s.bytes_to_device, s.bytes_from_device,
+             s.failures);
 }
 
 int mask_bits(std::uint64_t mask) { return mask == ~std::uint64_t{0} ? 64 : std::bit_width(mask); }
@@ -160,7 +160,9 @@ void print_devices(const dma::Platform& platform) {
                d->parent() != nullptr ? d->parent()->name() : "-", mask_bits(d->dma_mask()),
                mask_bits(d->coherent_dma_mask()), mask_bits(d->bus_dma_limit()), d->bus_offset(),
                d->numa_node() < 0 ? std::string("any") : std::to_string(d->numa_node()),
-               d->force_bounce() ? "always" : d->may_bounce() ? "when out of reach" : "never");
+               d->force_bounce() ? "always"
+               : d->may_bounce() ? "when out of reach"
+                                 : "never");
     if (const dma::DeclaredMemory* mem = d->declared_memory())
       fmt::print("    declared memory: bus {} - {} ({}), device address {}, {}\n",
                  format_addr(mem->region().range.start.value()),

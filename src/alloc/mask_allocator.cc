@@ -133,6 +133,15 @@ std::size_t MaskAllocator::take_run_locked(std::size_t pages, std::size_t window
 
 Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::uint64_t mask,
                                               int node) {
+  return allocate(gfp, size, mask, node, /*try_normal=*/!force_);
+}
+
+Result<Page*> MaskAllocator::alloc_pool_pages(Gfp gfp, std::uint64_t size, std::uint64_t mask) {
+  return allocate(gfp, size, mask, machine::kLocalNode, /*try_normal=*/false);
+}
+
+Result<Page*> MaskAllocator::allocate(Gfp gfp, std::uint64_t size, std::uint64_t mask, int node,
+                                      bool try_normal) {
   if (size < kMinSize)
     return fail(Errc::InvalidArgument, "size {} is under {} bytes: sizes are bytes, not an order",
                 size, kMinSize);
@@ -145,7 +154,8 @@ Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::
   // The page allocator first, when something it holds could satisfy the mask and the block is one
   // it can make (seed 003: the pool is the scarce resource).
   const Pfn pool_end_pfn = pool_start_pfn_ + pool_pages_;
-  if (!force_ && (mask >> kPageShift) >= pool_end_pfn && pages <= (Pfn{1} << machine::kMaxOrder)) {
+  if (try_normal && (mask >> kPageShift) >= pool_end_pfn &&
+      pages <= (Pfn{1} << machine::kMaxOrder)) {
     if (Page* page = alloc_normal(gfp, pages, mask, node); page != nullptr) {
       served_by_normal_.add();
       if (gfp.has(Gfp::kZero)) std::memset(machine_.page_address(page), 0, pages * kPageSize);

@@ -62,8 +62,8 @@ Status bounce_sync(const Device& dev, DmaAddr dma, std::uint64_t size, Direction
   if (!is_bounce_address(dev, dma)) return direct_check_unmap(dev, dma, size, dir);
   swiotlb::Swiotlb& tlb = *dev.swiotlb();
   const PhysAddr bounce = dev.dma_to_phys(dma);
-  Status ok = for_device ? tlb.sync_for_device(bounce, size, dir)
-                         : tlb.sync_for_cpu(bounce, size, dir);
+  Status ok =
+      for_device ? tlb.sync_for_device(bounce, size, dir) : tlb.sync_for_cpu(bounce, size, dir);
   if (!ok) return fail(Errc::InvalidArgument, "{}: {}", dev.name(), ok.error().message);
   return {};
 }

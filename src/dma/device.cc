@@ -30,8 +30,7 @@ void Device::update_may_bounce() {
   const auto ram = memory_.ram();
   const bool below_view =
       bus_offset_ < 0 && ram.front().start.value() < static_cast<std::uint64_t>(-bus_offset_);
-  const bool limited =
-      below_view || phys_to_dma(ram.back().end - 1).value() > streaming_limit();
+  const bool limited = below_view || phys_to_dma(ram.back().end - 1).value() > streaming_limit();
   may_bounce_ = swiotlb_ != nullptr && (force_bounce_ || limited);
 }
 
@@ -52,8 +51,8 @@ void Device::set_force_bounce(bool force) {
 
 Status Device::set_min_align_mask(std::uint64_t mask) {
   if (!is_contiguous_mask(mask) && mask != 0)
-    return fail(Errc::InvalidArgument, "{}: min align mask {:#x} is not of the form 2^n - 1",
-                name_, mask);
+    return fail(Errc::InvalidArgument, "{}: min align mask {:#x} is not of the form 2^n - 1", name_,
+                mask);
   min_align_mask_ = mask;
   return {};
 }

@@ -154,8 +154,7 @@ Status direct_unmap_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir) {
   Status result;
   for (const ScatterEntry& e : sg) {
     if (e.dma_length == 0) continue;  // merged into the segment before
-    if (Status ok = direct_unmap(dev, e.dma_address, e.dma_length, dir); !ok && result)
-      result = ok;
+    if (Status ok = direct_unmap(dev, e.dma_address, e.dma_length, dir); !ok && result) result = ok;
   }
   return result;
 }
@@ -163,8 +162,7 @@ Status direct_unmap_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir) {
 Status direct_sync_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir, bool for_device) {
   for (const ScatterEntry& e : sg) {
     if (e.dma_length == 0) continue;
-    if (Status ok = direct_sync(dev, e.dma_address, e.dma_length, dir, for_device); !ok)
-      return ok;
+    if (Status ok = direct_sync(dev, e.dma_address, e.dma_length, dir, for_device); !ok) return ok;
   }
   return {};
 }
@@ -209,7 +207,9 @@ Status sync(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, bool f
                            : ops->sync_single_for_cpu(dev, addr, size, dir);
     if (ok) {
       std::byte* cpu = ops->dma_to_virt(dev, addr);
-      notify_sync(dev, cpu != nullptr ? dev.machine().virt_to_phys(cpu).value_or(PhysAddr{}) : PhysAddr{}, addr, size, dir, for_device);
+      notify_sync(
+          dev, cpu != nullptr ? dev.machine().virt_to_phys(cpu).value_or(PhysAddr{}) : PhysAddr{},
+          addr, size, dir, for_device);
     }
     return ok;
   }
@@ -256,8 +256,7 @@ Result<std::size_t> map_sg(Device& dev, SgTable& table, Direction dir) {
   if (MappingObserver* o = dev.observer()) {
     for (std::uint32_t i = 0; i < sg.size(); ++i)
       o->on_map({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
-                 entry_dma(dev, sg, table.nents(), i),
-                 sg[i].length, dir, i});
+                 entry_dma(dev, sg, table.nents(), i), sg[i].length, dir, i});
   }
   return segments;
 }
@@ -269,8 +268,7 @@ Status unmap_sg(Device& dev, SgTable& table, Direction dir) {
   if (MappingObserver* o = dev.observer()) {
     for (std::uint32_t i = 0; i < sg.size(); ++i)
       o->on_unmap({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
-                   entry_dma(dev, sg, table.nents(), i),
-                   sg[i].length, dir, i});
+                   entry_dma(dev, sg, table.nents(), i), sg[i].length, dir, i});
   }
   Status ok = dev.ops() != nullptr ? dev.ops()->unmap_sg(dev, sg, dir)
                                    : detail::direct_unmap_sg(dev, sg, dir);
@@ -297,8 +295,7 @@ Status sync_sg(Device& dev, SgTable& table, Direction dir, bool for_device) {
   if (MappingObserver* o = dev.observer()) {
     for (std::uint32_t i = 0; i < sg.size(); ++i)
       o->on_sync({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
-                  entry_dma(dev, sg, table.nents(), i),
-                  sg[i].length, dir, i},
+                  entry_dma(dev, sg, table.nents(), i), sg[i].length, dir, i},
                  for_device);
   }
   return {};

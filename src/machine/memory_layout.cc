@@ -165,11 +165,11 @@ PhysRange plan_mask_pool(const MachineConfig& config, const MemoryLayout& layout
   const std::uint64_t size = config.mask_pool_size + config.swiotlb.size;
   const PhysRange first = layout.ram.front();
   if (size > kMaxPool || size >= config.ram_size || size > first.size())
-    throw ConfigError("machine.mask_pool.size",
-                      fmt::format("{} (with the {} bounce pool) must be at most 2 GiB, less than "
-                                  "the RAM, and fit in the first RAM range {}",
-                                  format_size(size), format_size(config.swiotlb.size),
-                                  range_text(first)));
+    throw ConfigError(
+        "machine.mask_pool.size",
+        fmt::format("{} (with the {} bounce pool) must be at most 2 GiB, less than "
+                    "the RAM, and fit in the first RAM range {}",
+                    format_size(size), format_size(config.swiotlb.size), range_text(first)));
   if (config.zone_dma_limit)
     throw ConfigError("machine.zones.dma",
                       "the mask pool replaces ZONE_DMA: set mask_pool.size to 0 to keep the zone");

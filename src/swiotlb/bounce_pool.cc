@@ -173,7 +173,7 @@ void BouncePool::free_run_locked(Area& area, std::size_t index, std::size_t nslo
 }
 
 Result<BounceRun> BouncePool::reserve(PhysAddr orig, std::uint64_t size,
-                                     const BounceRequest& request, unsigned start_area) {
+                                      const BounceRequest& request, unsigned start_area) {
   if (size == 0) return fail(Errc::InvalidArgument, "bounce mapping of 0 bytes");
   // The bounce address keeps the original's min_align bits: those below a slot as an offset into
   // the first slot, whole slots of it as padding slots before the mapping.
@@ -261,9 +261,9 @@ void BouncePool::validate() const {
       const std::uint16_t expect =
           slots_[i].free_run == 0
               ? 0
-              : static_cast<std::uint16_t>(
-                    i + 1 < seg_end && slots_[i + 1].free_run != 0 ? slots_[i + 1].free_run + 1
-                                                                   : 1);
+              : static_cast<std::uint16_t>(i + 1 < seg_end && slots_[i + 1].free_run != 0
+                                               ? slots_[i + 1].free_run + 1
+                                               : 1);
       DMAKIT_CHECK(slots_[i].free_run == expect, "slot {}: free run {}, expected {}", i,
                    slots_[i].free_run, expect);
       if (slots_[i].free_run == 0) ++used;

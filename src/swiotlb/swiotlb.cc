@@ -45,7 +45,7 @@ std::uint64_t mask_covering(std::uint64_t limit) {
 Swiotlb::Swiotlb(alloc::MaskAllocator& mask, const machine::SwiotlbConfig& config)
     : mask_(mask), memory_(mask.machine().memory()), config_(config) {
   const Result<machine::Page*> page =
-      mask.alloc_pages_mask(machine::kGfpNoWarn, config.size, mask_covering(config.limit));
+      mask.alloc_pool_pages(machine::kGfpNoWarn, config.size, mask_covering(config.limit));
   const PhysAddr start = page ? memory_.page_to_phys(*page) : PhysAddr{};
   if (!page || (start + config.size).value() > config.limit) {
     if (page) (void)mask.free_pages_mask(*page, config.size);
@@ -53,8 +53,8 @@ Swiotlb::Swiotlb(alloc::MaskAllocator& mask, const machine::SwiotlbConfig& confi
                       fmt::format("no room for a {} bounce pool below {} in the mask pool",
                                   format_size(config.size), format_addr(config.limit)));
   }
-  default_pool_ =
-      std::make_unique<BouncePool>(PhysRange{start, start + config.size}, default_areas(config.areas));
+  default_pool_ = std::make_unique<BouncePool>(PhysRange{start, start + config.size},
+                                               default_areas(config.areas));
   for (unsigned i = 0; i < config.transient_pools; ++i)
     transient_.push_back(std::make_unique<BouncePool>(config.transient_size, 1));
 }
@@ -115,8 +115,8 @@ void Swiotlb::maybe_retire(BouncePool& pool) {
     (void)mask_.free_pages_mask(memory_.pfn_to_page(phys_to_pfn(range.start)), range.size());
 }
 
-Result<BounceRun> Swiotlb::reserve(PhysAddr orig, std::uint64_t size,
-                                   const BounceRequest& request, std::uint64_t reach_mask) {
+Result<BounceRun> Swiotlb::reserve(PhysAddr orig, std::uint64_t size, const BounceRequest& request,
+                                   std::uint64_t reach_mask) {
   Result<BounceRun> run = default_pool_->reserve(orig, size, request, this_thread_slot());
   if (run || run.error().code != Errc::NoBounceSlot) return run;
   for (const auto& t : transient_) {

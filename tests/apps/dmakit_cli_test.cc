@@ -98,7 +98,8 @@ TEST(DmakitBench, MapReportsTheIndirectCallAgainstTheInlinePath) {
 
 TEST(DmakitLayout, MachineWithoutAPoolShowsZoneDma) {
   const std::string path = ::testing::TempDir() + "/classic.yaml";
-  std::ofstream(path) << "machine:\n  mask_pool: {size: 0}\n  swiotlb: {size: 0}\n  zones: {dma: 16MiB}\n";
+  std::ofstream(path)
+      << "machine:\n  mask_pool: {size: 0}\n  swiotlb: {size: 0}\n  zones: {dma: 16MiB}\n";
   const Output out = run("layout --json --config " + path);
   ASSERT_EQ(out.exit_code, 0) << out.text;
   const auto j = nlohmann::json::parse(out.text)["machine"];

@@ -6,8 +6,8 @@
 
 namespace dmakit::testing {
 
-/// 512 MiB of RAM without holes, a 1 MiB mask pool at [0, 1 MiB) (no bounce pool in it), ZONE_DMA32 below 256 MiB, and a
-/// short wait timeout.
+/// 512 MiB of RAM without holes, a 1 MiB mask pool at [0, 1 MiB) (no bounce pool in it), ZONE_DMA32
+/// below 256 MiB, and a short wait timeout.
 inline machine::MachineConfig mask_machine_config(
     machine::MaskPoolSearch search = machine::MaskPoolSearch::NextFit, bool force = false) {
   machine::MachineConfig config;

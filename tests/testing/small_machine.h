@@ -24,8 +24,8 @@ inline machine::MachineConfig small_machine_config() {
   return config;
 }
 
-/// A single-node machine of `ram` bytes without holes, DMA zone, mask or bounce pool or page caches: every
-/// allocation goes straight to the buddy lists, so tests can predict them exactly.
+/// A single-node machine of `ram` bytes without holes, DMA zone, mask or bounce pool or page
+/// caches: every allocation goes straight to the buddy lists, so tests can predict them exactly.
 inline machine::MachineConfig plain_machine_config(std::uint64_t ram) {
   machine::MachineConfig config;
   config.ram_size = ram;

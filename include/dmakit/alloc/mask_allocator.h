@@ -64,9 +64,13 @@ class MaskAllocator final : public machine::MaskZone {
   [[nodiscard]] Result<machine::Page*> alloc_pages_mask(machine::Gfp gfp, std::uint64_t size,
                                                         std::uint64_t mask,
                                                         int node = machine::kLocalNode);
-  /// Returns a block from alloc_pages_mask() with the same size. InvalidArgument, with nothing
-  /// freed, for a size that differs from the allocation's, a double free or a page that starts no
-  /// block.
+  /// As alloc_pages_mask(), from the pool alone, never the page allocator: for the bounce pool,
+  /// which the machine grew the pool for (seed 003).
+  [[nodiscard]] Result<machine::Page*> alloc_pool_pages(machine::Gfp gfp, std::uint64_t size,
+                                                        std::uint64_t mask);
+  /// Returns a block from alloc_pages_mask() or alloc_pool_pages() with the same size.
+  /// InvalidArgument, with nothing freed, for a size that differs from the allocation's, a double
+  /// free or a page that starts no block.
   [[nodiscard]] Status free_pages_mask(machine::Page* page, std::uint64_t size);
 
   /// As alloc_pages_mask(), as the CPU's pointer to the memory.
@@ -91,6 +95,8 @@ class MaskAllocator final : public machine::MaskZone {
   [[nodiscard]] Status free_pool_pages(machine::Page* page, std::uint64_t pages) override;
 
  private:
+  [[nodiscard]] Result<machine::Page*> allocate(machine::Gfp gfp, std::uint64_t size,
+                                                std::uint64_t mask, int node, bool try_normal);
   /// The page allocator's block of `pages` pages if it lies under the mask, else null (freed).
   [[nodiscard]] machine::Page* alloc_normal(machine::Gfp gfp, std::uint64_t pages,
                                             std::uint64_t mask, int node);

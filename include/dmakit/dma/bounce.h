@@ -28,9 +28,8 @@ namespace dmakit::dma::detail {
 [[nodiscard]] bool is_bounce_address(const Device& dev, DmaAddr dma);
 /// Unmap and sync for a device that has bounced: through the pool for a bounce address, the
 /// direct path's checks for any other. `skip_copy` drops the copy back (undoing a failed map).
-[[nodiscard, gnu::noinline]] Status bounce_unmap(const Device& dev, DmaAddr dma,
-                                                 std::uint64_t size, Direction dir,
-                                                 bool skip_copy = false);
+[[nodiscard, gnu::noinline]] Status bounce_unmap(const Device& dev, DmaAddr dma, std::uint64_t size,
+                                                 Direction dir, bool skip_copy = false);
 [[nodiscard, gnu::noinline]] Status bounce_sync(const Device& dev, DmaAddr dma, std::uint64_t size,
                                                 Direction dir, bool for_device);
 

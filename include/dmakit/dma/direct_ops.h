@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // DirectOps: the direct mapping, bounce buffering included, as a DmaOps table (dma layer). A device
-// with no ops gets the same behaviour inline; this table is for code that wants the direct path behind the ops interface (and
-// is what `dmakit bench map` measures as the cost of the indirect call, seed 004).
+// with no ops gets the same behaviour inline; this table is for code that wants the direct path
+// behind the ops interface (and is what `dmakit bench map` measures as the cost of the indirect
+// call, seed 004).
 #pragma once
 
 #include "dmakit/dma/dma_ops.h"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Platform: a machine with its DMA facilities (dma layer): the mask allocator over the machine's
-// pool, the bounce pool carved from it (seed 003), and the devices on it. What the kernel keeps in globals, here in one object per machine.
+// pool, the bounce pool carved from it (seed 003), and the devices on it. What the kernel keeps in
+// globals, here in one object per machine.
 #pragma once
 
 #include <memory>

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/inlined_vector.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -15,26 +16,28 @@
 
 namespace dmakit::dma {
 
-/// Maps each 4 KiB DMA page of a live mapping to the CPU address of the same page, counting how
-/// many live mappings cover it. Lookups are O(1). Thread-safe.
+/// Maps each 4 KiB DMA page of a live mapping to the mappings that touch it, each with its own CPU
+/// address: bounce slots are 2 KiB, so two mappings of unrelated buffers may share a DMA page.
+/// Lookups are O(1) for the usual one or two mappings per page. Thread-safe.
 class DmaReverseMap {
  public:
-  /// Records [dma, dma + size) as backed by [cpu, cpu + size); both must share their offset in the
-  /// page (a mapping moves whole pages).
+  /// Records [dma, dma + size) as backed by [cpu, cpu + size).
   void insert(DmaAddr dma, std::byte* cpu, std::uint64_t size);
-  /// Forgets one mapping of [dma, dma + size). InvalidArgument, with nothing changed, when any page
-  /// of it is not recorded.
+  /// Forgets the mapping recorded as [dma, dma + size). InvalidArgument, with nothing changed, when
+  /// there is none.
   [[nodiscard]] Status erase(DmaAddr dma, std::uint64_t size);
   /// The CPU address behind `dma`, or null when no live mapping covers it.
   [[nodiscard]] std::byte* lookup(DmaAddr dma) const;
 
  private:
-  struct Entry {
-    std::byte* cpu_page;
-    std::uint32_t mappings;
+  struct Range {
+    std::uint64_t dma;
+    std::uint64_t size;
+    std::byte* cpu;
   };
   mutable std::mutex lock_;
-  absl::flat_hash_map<std::uint64_t, Entry> pages_;  ///< DMA page number -> entry; guarded by lock_
+  /// DMA page number -> the mappings touching it; guarded by lock_.
+  absl::flat_hash_map<std::uint64_t, absl::InlinedVector<Range, 1>> pages_;
 };
 
 }  // namespace dmakit::dma

@@ -18,7 +18,7 @@ namespace dmakit::swiotlb {
 
 inline constexpr unsigned kSlotShift = 11;
 inline constexpr std::uint64_t kSlotSize = std::uint64_t{1} << kSlotShift;  ///< IO_TLB_SIZE
-inline constexpr unsigned kSegmentSlots = 128;                                ///< IO_TLB_SEGSIZE
+inline constexpr unsigned kSegmentSlots = 128;                              ///< IO_TLB_SEGSIZE
 /// The longest run a mapping may take: 256 KiB (swiotlb_max_mapping_size()).
 inline constexpr std::uint64_t kMaxRunBytes = kSegmentSlots * kSlotSize;
 
@@ -38,15 +38,15 @@ struct BounceRequest {
 
 /// A live bounce mapping, as far as the part asked about goes.
 struct BounceMapping {
-  PhysAddr bounce;  ///< the bounce address asked about
-  PhysAddr orig;    ///< the original address it stands for
+  PhysAddr bounce;              ///< the bounce address asked about
+  PhysAddr orig;                ///< the original address it stands for
   std::uint64_t remaining = 0;  ///< bytes of the mapping from `bounce` to its end
   bool start = false;           ///< `bounce` is the address the mapping was handed out at
 };
 
 /// A run reserved for a mapping.
 struct BounceRun {
-  PhysAddr bounce;         ///< where the mapping starts
+  PhysAddr bounce;          ///< where the mapping starts
   std::uint32_t slots = 0;  ///< slots taken, alignment padding included
 };
 
@@ -67,7 +67,7 @@ class BouncePool {
   /// InvalidArgument (size 0, or more than max_mapping_size()), NoBounceSlot (no free run fits the
   /// request in any area). `start_area` spreads threads over the areas.
   [[nodiscard]] Result<BounceRun> reserve(PhysAddr orig, std::uint64_t size,
-                                         const BounceRequest& request, unsigned start_area);
+                                          const BounceRequest& request, unsigned start_area);
   /// Frees the mapping handed out at `bounce` for `size` bytes and returns the slots freed.
   /// InvalidArgument, with nothing freed, when `bounce` is not such an address or `size` is not
   /// the mapping's.
@@ -104,9 +104,9 @@ class BouncePool {
   struct Slot {
     static constexpr std::uint64_t kNoOrig = ~std::uint64_t{0};
     static constexpr std::uint16_t kNotStart = 0xffff;
-    std::uint64_t orig = kNoOrig;      ///< the original address this slot's first byte stands for
-    std::uint32_t remaining = 0;       ///< mapping bytes from this slot's first byte to its end
-    std::uint16_t free_run = 0;        ///< free slots from here to the segment's end; 0: in use
+    std::uint64_t orig = kNoOrig;  ///< the original address this slot's first byte stands for
+    std::uint32_t remaining = 0;   ///< mapping bytes from this slot's first byte to its end
+    std::uint16_t free_run = 0;    ///< free slots from here to the segment's end; 0: in use
     std::uint16_t start_offset = kNotStart;  ///< on a mapping's first slot: its byte offset there
     std::uint8_t pad_slots = 0;  ///< on a mapping's first slot: alignment slots reserved before it
     std::uint8_t run_slots = 0;  ///< on a mapping's first slot: slots reserved, padding included

@@ -22,18 +22,18 @@ namespace dmakit::swiotlb {
 
 /// A snapshot of the bounce pools and what has gone through them.
 struct SwiotlbStats {
-  PhysRange pool;                    ///< the default pool
-  unsigned areas = 0;                ///< of the default pool
-  std::uint64_t total_slots = 0;     ///< all active pools, transient ones included
+  PhysRange pool;                 ///< the default pool
+  unsigned areas = 0;             ///< of the default pool
+  std::uint64_t total_slots = 0;  ///< all active pools, transient ones included
   std::uint64_t used_slots = 0;
-  std::uint64_t used_hiwater = 0;    ///< most slots in use at once
+  std::uint64_t used_hiwater = 0;      ///< most slots in use at once
   std::uint64_t transient_active = 0;  ///< transient pools serving now
   std::uint64_t transient_taken = 0;   ///< transient pools taken from the mask allocator, ever
   std::uint64_t mappings_bounced = 0;
-  std::uint64_t mappings_direct = 0;  ///< maps of devices that might have bounced but did not
-  std::uint64_t bytes_to_device = 0;  ///< copied original -> bounce (map, sync_for_device)
+  std::uint64_t mappings_direct = 0;    ///< maps of devices that might have bounced but did not
+  std::uint64_t bytes_to_device = 0;    ///< copied original -> bounce (map, sync_for_device)
   std::uint64_t bytes_from_device = 0;  ///< copied bounce -> original (unmap, sync_for_cpu)
-  std::uint64_t failures = 0;         ///< maps refused for want of a fitting run
+  std::uint64_t failures = 0;           ///< maps refused for want of a fitting run
 };
 
 /// The machine's bounce pool and its transient extensions. map() reserves slots and copies the
