@@ -16,6 +16,10 @@ std::span<const Suite> suites() {
        "single-page map+unmap: no ops (inline direct) vs a trivial ops table vs the full dispatch, "
        "1 and 2 threads (--mode direct)",
        register_map_benchmarks, "direct"},
+      {"bounce",
+       "map+unmap through bounce buffers (64 B - 256 KiB, TO_DEVICE and FROM_DEVICE) vs memcpy of "
+       "the same bytes, as throughput",
+       register_bounce_benchmarks, ""},
   };
   return kSuites;
 }

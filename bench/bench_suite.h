@@ -19,6 +19,9 @@ struct Comparison {
   std::string subject;
   std::string baseline;
   bool headline = false;
+  /// Compare throughput (same work, so baseline time / subject time: above 1 is faster) rather
+  /// than time per operation (subject / baseline: above 1 is slower).
+  bool throughput = false;
 };
 
 /// What `dmakit bench` passes to a suite: the machine to run on (for suites that use one) and a
@@ -52,5 +55,10 @@ std::vector<Comparison> register_mask_benchmarks(const BenchOptions& options);
 /// The mapping suite, mode "direct": map+unmap pairs with no ops, through a trivial ops table and
 /// through the full dispatch, one and two threads. Throws ConfigError for another mode.
 std::vector<Comparison> register_map_benchmarks(const BenchOptions& options);
+
+/// The bounce suite: map+unmap pairs of 64 B to 256 KiB through bounce buffers, TO_DEVICE (one
+/// copy) against a memcpy of the same bytes and FROM_DEVICE (copy in at map, out at unmap) against
+/// two memcpys, compared as throughput.
+std::vector<Comparison> register_bounce_benchmarks(const BenchOptions& options);
 
 }  // namespace dmakit::bench

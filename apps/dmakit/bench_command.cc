@@ -114,19 +114,25 @@ int run_suite(const Options& options) {
       fmt::print(stderr, "dmakit bench: missing result for {} or {}\n", c.subject, c.baseline);
       return 1;
     }
-    const double ratio = results.at(c.subject).ns_per_op / results.at(c.baseline).ns_per_op;
+    const double subject_ns = results.at(c.subject).ns_per_op;
+    const double baseline_ns = results.at(c.baseline).ns_per_op;
+    const double ratio = c.throughput ? baseline_ns / subject_ns : subject_ns / baseline_ns;
     log_sum += std::log(ratio);
     if (c.headline) {
       headline = ratio;
       headline_pair = &c;
     }
-    ratios.push_back({{"subject", c.subject}, {"baseline", c.baseline}, {"ratio", ratio}});
+    ratios.push_back({{"subject", c.subject},
+                      {"baseline", c.baseline},
+                      {"ratio", ratio},
+                      {"ratio_is", c.throughput ? "throughput" : "time"}});
   }
   const double ratio =
       headline.value_or(std::exp(log_sum / static_cast<double>(comparisons.size())));
   const std::string ratio_text =
       headline_pair != nullptr
-          ? fmt::format("{} / {}", headline_pair->subject, headline_pair->baseline)
+          ? fmt::format("{}{} / {}", headline_pair->throughput ? "throughput " : "",
+                        headline_pair->subject, headline_pair->baseline)
           : "geometric mean of subject / baseline";
 
   if (options.json) {
@@ -150,9 +156,10 @@ int run_suite(const Options& options) {
     for (const auto& [counter, value] : m.counters)
       fmt::print("      {} = {:.4g}\n", counter, value);
   }
-  fmt::print("subject / baseline\n");
+  fmt::print("subject vs baseline (time: subject / baseline; throughput: baseline / subject)\n");
   for (const auto& r : ratios)
-    fmt::print("  {:<60} {:>6.2f}x\n", r["subject"].get<std::string>(), r["ratio"].get<double>());
+    fmt::print("  {:<60} {:>6.2f}x {}\n", r["subject"].get<std::string>(), r["ratio"].get<double>(),
+               r["ratio_is"].get<std::string>());
   fmt::print("ratio ({}): {:.2f}\n", ratio_text, ratio);
   return 0;
 }

@@ -48,7 +48,7 @@ void BouncePool::reset_slots() {
     slots_[i] = Slot{.free_run = static_cast<std::uint16_t>(kSegmentSlots - i % kSegmentSlots)};
   for (Area& a : areas_) {
     a.cursor = a.first;
-    a.used = 0;
+    a.used.store(0, std::memory_order_relaxed);
   }
 }
 
@@ -74,7 +74,8 @@ PhysRange BouncePool::retire_if_empty() {
   std::vector<std::unique_lock<std::mutex>> guards;
   for (Area& a : areas_) guards.emplace_back(a.lock);
   if (!active_.load(std::memory_order_relaxed) ||
-      std::any_of(areas_.begin(), areas_.end(), [](const Area& a) { return a.used != 0; }))
+      std::any_of(areas_.begin(), areas_.end(),
+                  [](const Area& a) { return a.used.load(std::memory_order_relaxed) != 0; }))
     return {};
   const PhysAddr start(start_.load(std::memory_order_relaxed));
   active_.store(false, std::memory_order_release);
@@ -119,7 +120,7 @@ std::size_t BouncePool::find_run_locked(const Area& area, PhysAddr orig, std::si
   const std::size_t stride = (std::max(align, keep) >> kSlotShift) + 1;
 
   const std::size_t n = area.end - area.first;
-  if (nslots > n - area.used) return kNone;
+  if (nslots > n - area.used.load(std::memory_order_relaxed)) return kNone;
   const auto offset = static_cast<std::uint64_t>(request.bus_offset);
   const std::uint64_t boundary = request.segment_boundary_mask;
   std::size_t i = area.cursor;
@@ -159,7 +160,17 @@ void BouncePool::take_run_locked(Area& area, std::size_t index, std::size_t nslo
   for (std::size_t j = index; j > segment_start(index) && slots_[j - 1].free_run != 0; --j)
     slots_[j - 1].free_run = ++count;
   area.cursor = index + nslots < area.end ? index + nslots : area.first;
-  area.used += nslots;
+  const std::size_t used = area.used.load(std::memory_order_relaxed) + nslots;
+  area.used.store(used, std::memory_order_relaxed);
+  if (used > area.peak) {
+    area.peak = used;
+    std::uint64_t total = 0;
+    for (const Area& a : areas_) total += a.used.load(std::memory_order_relaxed);
+    std::uint64_t high = hiwater_.load(std::memory_order_relaxed);
+    while (total > high &&
+           !hiwater_.compare_exchange_weak(high, total, std::memory_order_relaxed)) {
+    }
+  }
 }
 
 void BouncePool::free_run_locked(Area& area, std::size_t index, std::size_t nslots) {
@@ -169,7 +180,12 @@ void BouncePool::free_run_locked(Area& area, std::size_t index, std::size_t nslo
   for (std::size_t i = after; i-- > index;) slots_[i] = Slot{.free_run = ++count};
   for (std::size_t j = index; j > segment_start(index) && slots_[j - 1].free_run != 0; --j)
     slots_[j - 1].free_run = ++count;
-  area.used -= nslots;
+  area.used.store(area.used.load(std::memory_order_relaxed) - nslots, std::memory_order_relaxed);
+  // The run handed out last came back first (a map/unmap pair): start the next search there, so a
+  // stack-like pattern reuses cache-warm slots instead of walking the whole pool through the cache.
+  // Linux's cursor only moves forward; the free-run counts are the same either way.
+  const std::size_t next = after < area.end ? after : area.first;
+  if (area.cursor == next) area.cursor = index;
 }
 
 Result<BounceRun> BouncePool::reserve(PhysAddr orig, std::uint64_t size,
@@ -211,7 +227,7 @@ Result<BounceRun> BouncePool::reserve(PhysAddr orig, std::uint64_t size,
   return fail(Errc::NoBounceSlot, "no free run of {} slots fits", nslots);
 }
 
-Result<std::uint32_t> BouncePool::release(PhysAddr bounce, std::uint64_t size) {
+Status BouncePool::release(PhysAddr bounce, std::uint64_t size) {
   if (!contains(bounce))
     return fail(Errc::InvalidArgument, "{:#x} is not in the bounce pool", bounce.value());
   const std::size_t slot = (bounce.value() - start_.load(std::memory_order_relaxed)) >> kSlotShift;
@@ -225,9 +241,8 @@ Result<std::uint32_t> BouncePool::release(PhysAddr bounce, std::uint64_t size) {
   if (size != mapped)
     return fail(Errc::InvalidArgument, "bounce mapping at {:#x} is {} bytes, not {}",
                 bounce.value(), mapped, size);
-  const std::uint32_t nslots = s.run_slots;
-  free_run_locked(area, slot - s.pad_slots, nslots);
-  return nslots;
+  free_run_locked(area, slot - s.pad_slots, s.run_slots);
+  return {};
 }
 
 Result<BounceMapping> BouncePool::find(PhysAddr bounce) const {
@@ -245,10 +260,7 @@ Result<BounceMapping> BouncePool::find(PhysAddr bounce) const {
 
 std::uint64_t BouncePool::used_slots() const {
   std::uint64_t used = 0;
-  for (Area& a : areas_) {
-    const std::scoped_lock guard(a.lock);
-    used += a.used;
-  }
+  for (const Area& a : areas_) used += a.used.load(std::memory_order_relaxed);
   return used;
 }
 
@@ -268,8 +280,9 @@ void BouncePool::validate() const {
                    slots_[i].free_run, expect);
       if (slots_[i].free_run == 0) ++used;
     }
-    DMAKIT_CHECK(used == a.used, "area [{}, {}): {} slots in use, counted {}", a.first, a.end, used,
-                 a.used);
+    DMAKIT_CHECK(used == a.used.load(std::memory_order_relaxed),
+                 "area [{}, {}): {} slots in use, counted {}", a.first, a.end, used,
+                 a.used.load(std::memory_order_relaxed));
   }
 }
 

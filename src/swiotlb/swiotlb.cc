@@ -24,11 +24,9 @@ bool copies_out_for_cpu(Direction dir) {
   return dir == Direction::FromDevice || dir == Direction::Bidirectional;
 }
 
-Status check_direction(Direction dir) {
-  if (!is_valid_mapping_direction(dir))
-    return fail(Errc::InvalidArgument, "direction {} is not a mapping direction",
-                static_cast<unsigned>(dir));
-  return {};
+[[gnu::cold, gnu::noinline]] std::unexpected<Error> bad_direction(Direction dir) {
+  return fail(Errc::InvalidArgument, "direction {} is not a mapping direction",
+              static_cast<unsigned>(dir));
 }
 
 unsigned default_areas(unsigned configured) {
@@ -83,14 +81,6 @@ bool Swiotlb::reachable_under(std::int64_t bus_offset, std::uint64_t bus_limit) 
   return default_pool_->reachable_under(bus_offset, bus_limit);
 }
 
-void Swiotlb::note_used(std::int64_t slots) {
-  const std::uint64_t now =
-      used_.fetch_add(static_cast<std::uint64_t>(slots)) + static_cast<std::uint64_t>(slots);
-  std::uint64_t high = hiwater_.load(std::memory_order_relaxed);
-  while (now > high && !hiwater_.compare_exchange_weak(high, now, std::memory_order_relaxed)) {
-  }
-}
-
 BouncePool* Swiotlb::grow(std::uint64_t reach_mask) {
   // Linux's transient pools come from below the device's own reach, not the pool's limit.
   for (const auto& t : transient_) {
@@ -133,7 +123,8 @@ Result<BounceRun> Swiotlb::reserve(PhysAddr orig, std::uint64_t size, const Boun
 Result<PhysAddr> Swiotlb::map(PhysAddr orig, std::uint64_t size, Direction dir,
                               const BounceRequest& request, std::uint64_t reach_mask,
                               std::string_view device) {
-  if (Status ok = check_direction(dir); !ok) return std::unexpected(ok.error());
+  if (!is_valid_mapping_direction(dir)) [[unlikely]]
+    return bad_direction(dir);
   const Result<BounceRun> run = reserve(orig, size, request, reach_mask);
   if (!run) {
     if (run.error().code == Errc::NoBounceSlot) {
@@ -142,7 +133,6 @@ Result<PhysAddr> Swiotlb::map(PhysAddr orig, std::uint64_t size, Direction dir,
     }
     return std::unexpected(run.error());
   }
-  note_used(run->slots);
   mappings_bounced_.add();
   copy(run->bounce, orig, size);
   bytes_to_device_.add(size);
@@ -150,7 +140,8 @@ Result<PhysAddr> Swiotlb::map(PhysAddr orig, std::uint64_t size, Direction dir,
 }
 
 Status Swiotlb::unmap(PhysAddr bounce, std::uint64_t size, Direction dir, bool skip_copy) {
-  if (Status ok = check_direction(dir); !ok) return ok;
+  if (!is_valid_mapping_direction(dir)) [[unlikely]]
+    return bad_direction(dir);
   BouncePool* pool = pool_of(bounce);
   if (pool == nullptr)
     return fail(Errc::InvalidArgument, "{:#x} is not a bounce address", bounce.value());
@@ -163,9 +154,7 @@ Status Swiotlb::unmap(PhysAddr bounce, std::uint64_t size, Direction dir, bool s
     copy(m->orig, bounce, size);
     bytes_from_device_.add(size);
   }
-  const Result<std::uint32_t> freed = pool->release(bounce, size);
-  if (!freed) return std::unexpected(freed.error());
-  note_used(-static_cast<std::int64_t>(*freed));
+  if (Status ok = pool->release(bounce, size); !ok) return ok;
   maybe_retire(*pool);
   return {};
 }
@@ -185,7 +174,8 @@ Result<BounceMapping> find_range(const BouncePool* pool, PhysAddr bounce, std::u
 }  // namespace
 
 Status Swiotlb::sync_for_cpu(PhysAddr bounce, std::uint64_t size, Direction dir) {
-  if (Status ok = check_direction(dir); !ok) return ok;
+  if (!is_valid_mapping_direction(dir)) [[unlikely]]
+    return bad_direction(dir);
   const Result<BounceMapping> m = find_range(pool_of(bounce), bounce, size);
   if (!m) return std::unexpected(m.error());
   if (copies_out_for_cpu(dir)) {
@@ -196,7 +186,8 @@ Status Swiotlb::sync_for_cpu(PhysAddr bounce, std::uint64_t size, Direction dir)
 }
 
 Status Swiotlb::sync_for_device(PhysAddr bounce, std::uint64_t size, Direction dir) {
-  if (Status ok = check_direction(dir); !ok) return ok;
+  if (!is_valid_mapping_direction(dir)) [[unlikely]]
+    return bad_direction(dir);
   const Result<BounceMapping> m = find_range(pool_of(bounce), bounce, size);
   if (!m) return std::unexpected(m.error());
   if (copies_in_for_device(dir)) {
@@ -227,12 +218,10 @@ void Swiotlb::set_warning_sink(std::function<void(const std::string&)> sink) {
 void Swiotlb::warn_full(std::string_view device, std::uint64_t size, const Error& error) {
   std::uint64_t suppressed = 0;
   if (!full_reports_.allow(&suppressed)) return;
-  std::uint64_t total = 0;
-  for (const auto& t : transient_) total += t->active() ? t->total_slots() : 0;
-  total += default_pool_->total_slots();
+  const SwiotlbStats s = stats();
   std::string message = fmt::format(
       "{}: swiotlb buffer is full (sz: {} bytes), total {} (slots), used {} (slots): {}", device,
-      size, total, used_.load(std::memory_order_relaxed), error.message);
+      size, s.total_slots, s.used_slots, error.message);
   if (suppressed != 0) message += fmt::format(" ({} similar reports suppressed)", suppressed);
   const std::scoped_lock guard(sink_lock_);
   if (warning_sink_)
@@ -246,13 +235,15 @@ SwiotlbStats Swiotlb::stats() const {
   s.pool = default_pool_->range();
   s.areas = default_pool_->area_count();
   s.total_slots = default_pool_->total_slots();
+  s.used_slots = default_pool_->used_slots();
+  s.used_hiwater = default_pool_->used_hiwater();
   for (const auto& t : transient_) {
+    s.used_hiwater += t->used_hiwater();
     if (!t->active()) continue;
     ++s.transient_active;
     s.total_slots += t->total_slots();
+    s.used_slots += t->used_slots();
   }
-  s.used_slots = used_.load(std::memory_order_relaxed);
-  s.used_hiwater = hiwater_.load(std::memory_order_relaxed);
   s.transient_taken = transient_taken_.value();
   s.mappings_bounced = mappings_bounced_.value();
   s.mappings_direct = mappings_direct_.value();

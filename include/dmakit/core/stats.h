@@ -16,10 +16,20 @@ unsigned this_thread_slot();
 
 /// An event counter. add() touches only the calling thread's shard; value() sums all shards and may
 /// miss increments that race with it. Counters are statistics, never used to make decisions.
+///
+/// A thread whose slot has a shard of its own is that shard's only writer (slots are unique among
+/// live threads), so it adds with a plain load and store, no locked instruction; threads beyond the
+/// shards share one overflow shard and add atomically.
 class Counter {
  public:
   void add(std::uint64_t n = 1) {
-    shards_[this_thread_slot() % kShards].value.fetch_add(n, std::memory_order_relaxed);
+    const unsigned slot = this_thread_slot();
+    if (slot < kShards) [[likely]] {
+      std::atomic<std::uint64_t>& v = shards_[slot].value;
+      v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    } else {
+      shards_[kShards].value.fetch_add(n, std::memory_order_relaxed);
+    }
   }
   [[nodiscard]] std::uint64_t value() const {
     std::uint64_t total = 0;
@@ -28,11 +38,11 @@ class Counter {
   }
 
  private:
-  static constexpr unsigned kShards = 8;
+  static constexpr unsigned kShards = 16;
   struct alignas(64) Shard {
     std::atomic<std::uint64_t> value{0};
   };
-  std::array<Shard, kShards> shards_;
+  std::array<Shard, kShards + 1> shards_;  ///< the last one is the overflow shard
 };
 
 }  // namespace dmakit

@@ -68,10 +68,9 @@ class BouncePool {
   /// request in any area). `start_area` spreads threads over the areas.
   [[nodiscard]] Result<BounceRun> reserve(PhysAddr orig, std::uint64_t size,
                                           const BounceRequest& request, unsigned start_area);
-  /// Frees the mapping handed out at `bounce` for `size` bytes and returns the slots freed.
-  /// InvalidArgument, with nothing freed, when `bounce` is not such an address or `size` is not
-  /// the mapping's.
-  [[nodiscard]] Result<std::uint32_t> release(PhysAddr bounce, std::uint64_t size);
+  /// Frees the mapping handed out at `bounce` for `size` bytes. InvalidArgument, with nothing
+  /// freed, when `bounce` is not such an address or `size` is not the mapping's.
+  [[nodiscard]] Status release(PhysAddr bounce, std::uint64_t size);
   /// The live mapping that `bounce` falls in, or NoBounceSlot.
   [[nodiscard]] Result<BounceMapping> find(PhysAddr bounce) const;
 
@@ -84,6 +83,12 @@ class BouncePool {
   [[nodiscard]] PhysRange range() const;
   [[nodiscard]] std::uint64_t total_slots() const { return slots_.size(); }
   [[nodiscard]] std::uint64_t used_slots() const;
+  /// The most slots in use at once: exact within an area; across areas the sum is taken whenever
+  /// one area reaches a new peak of its own, which keeps the count off the mapping path's shared
+  /// cache lines and may miss a peak made of several areas' non-record highs.
+  [[nodiscard]] std::uint64_t used_hiwater() const {
+    return hiwater_.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] unsigned area_count() const { return static_cast<unsigned>(areas_.size()); }
   /// Whether some bus address of the pool, with `bus_offset`, lies at or below `bus_limit`.
   [[nodiscard]] bool reachable_under(std::int64_t bus_offset, std::uint64_t bus_limit) const;
@@ -115,8 +120,9 @@ class BouncePool {
     std::mutex lock;
     std::size_t first = 0;  ///< slot range [first, end)
     std::size_t end = 0;
-    std::size_t cursor = 0;  ///< guarded by lock: where the next search starts
-    std::size_t used = 0;    ///< guarded by lock
+    std::size_t cursor = 0;            ///< guarded by lock: where the next search starts
+    std::atomic<std::size_t> used{0};  ///< written under lock; read by stats without it
+    std::size_t peak = 0;              ///< guarded by lock: most slots in use at once here
   };
 
   void reset_slots();
@@ -133,6 +139,7 @@ class BouncePool {
   const std::uint64_t bytes_;
   std::atomic<std::uint64_t> start_{0};
   std::atomic<bool> active_{false};
+  std::atomic<std::uint64_t> hiwater_{0};
   std::vector<Slot> slots_;
   std::unique_ptr<Area[]> area_storage_;
   std::span<Area> areas_;

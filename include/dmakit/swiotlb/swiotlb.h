@@ -97,7 +97,6 @@ class Swiotlb {
                                           const BounceRequest& request, std::uint64_t reach_mask);
   [[nodiscard]] BouncePool* grow(std::uint64_t reach_mask);
   void maybe_retire(BouncePool& pool);
-  void note_used(std::int64_t slots);
   void copy(PhysAddr to, PhysAddr from, std::uint64_t size);
   void warn_full(std::string_view device, std::uint64_t size, const Error& error);
 
@@ -107,8 +106,6 @@ class Swiotlb {
   std::unique_ptr<BouncePool> default_pool_;
   /// Transient pools, created inactive, never destroyed before the Swiotlb: lookups need no lock.
   std::vector<std::unique_ptr<BouncePool>> transient_;
-  std::atomic<std::uint64_t> used_{0};
-  std::atomic<std::uint64_t> hiwater_{0};
   Counter transient_taken_;
   Counter mappings_bounced_;
   Counter mappings_direct_;
