@@ -7,3 +7,4 @@
 #include "dmakit/dma/dma.h"
 #include "dmakit/machine/machine.h"
 #include "dmakit/pool/dma_pool.h"
+#include "dmakit/swiotlb/swiotlb.h"

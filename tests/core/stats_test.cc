@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <barrier>
 #include <thread>
+#include <vector>
 
 namespace dmakit {
 namespace {
@@ -30,6 +32,21 @@ TEST(Counter, SumsAddsFromEveryThread) {
   a.join();
   b.join();
   EXPECT_EQ(counter.value(), 3000u);
+}
+
+TEST(Counter, StaysExactWithMoreLiveThreadsThanShards) {
+  // Twenty threads alive at once: the ones beyond the shards share the overflow shard.
+  constexpr int kThreads = 20;
+  Counter counter;
+  std::barrier all_alive(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      all_alive.arrive_and_wait();
+      for (int i = 0; i < 500; ++i) counter.add();
+    });
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(counter.value(), 20u * 500u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // Umbrella header of the dma layer.
 #pragma once
 
+#include "dmakit/dma/bus_access.h"
 #include "dmakit/dma/coherent.h"
 #include "dmakit/dma/cpu_copy_ops.h"
 #include "dmakit/dma/declared_memory.h"
