@@ -16,6 +16,10 @@ std::span<const Suite> suites() {
        "single-page map+unmap: no ops (inline direct) vs a trivial ops table vs the full dispatch, "
        "1 and 2 threads (--mode direct)",
        register_map_benchmarks, "direct"},
+      {"iova",
+       "IOVA alloc+free pairs (1-32 pages) with per-thread caches vs a plain ordered tree, 1 and 2 "
+       "threads",
+       register_iova_benchmarks, ""},
   };
   return kSuites;
 }

@@ -53,4 +53,9 @@ std::vector<Comparison> register_mask_benchmarks(const BenchOptions& options);
 /// through the full dispatch, one and two threads. Throws ConfigError for another mode.
 std::vector<Comparison> register_map_benchmarks(const BenchOptions& options);
 
+/// The IOVA suite: alloc+free pairs of 1 to 32 pages below 4 GiB with the per-thread range caches
+/// against the plain ordered tree, one and two threads, over a background of live ranges. The
+/// headline is the two-thread ratio.
+std::vector<Comparison> register_iova_benchmarks(const BenchOptions& options);
+
 }  // namespace dmakit::bench
