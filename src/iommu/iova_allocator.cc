@@ -540,60 +540,60 @@ void IovaAllocator::validate_tree_locked() const {
 }
 
 void IovaAllocator::validate() const {
-  std::vector<std::unique_lock<std::mutex>> guards;
-  for (unsigned s = 0; s < shard_count_; ++s) guards.emplace_back(shards_[s].lock);
-  if (caching_) {
-    for (unsigned order = 0; order < kCacheOrders; ++order)
-      guards.emplace_back(depots_[order].lock);
-  }
-  guards.emplace_back(tree_lock_);
-  validate_tree_locked();
-  if (!caching_) return;
-  for (unsigned s = 0; s < kLiveShards; ++s) guards.emplace_back(live_[s].lock);
-
-  // Every allocated range of the tree is handed out or held by exactly one magazine.
-  std::uint64_t allocated = 0;
-  for (auto it = tree_.begin(); it->first != kAnchorPfn; ++it) allocated += !it->second.reserved;
-  std::uint64_t accounted = 0;
-  for (unsigned s = 0; s < kLiveShards; ++s) {
-    for (const auto& [pfn, range] : live_[s].ranges) {
-      const auto it = tree_.find(pfn);
-      DMAKIT_CHECK(
-          it != tree_.end() && !it->second.reserved && it->second.end_pfn - pfn == range.pages,
-          "live range at pfn {:#x} of {} pages is not in the tree", pfn, range.pages);
-      ++accounted;
+  // Each structure is read under its own lock, one at a time: with no other thread at work the
+  // snapshots agree, and no thread ever holds more than one of the 70-odd locks.
+  std::map<std::uint64_t, std::uint64_t> allocated;  // first pfn -> pages, reservations left out
+  {
+    const std::scoped_lock guard(tree_lock_);
+    validate_tree_locked();
+    if (!caching_) return;
+    for (auto it = tree_.begin(); it->first != kAnchorPfn; ++it) {
+      if (!it->second.reserved) allocated.emplace(it->first, it->second.end_pfn - it->first);
     }
   }
-  std::vector<std::uint64_t> cached;
+
+  // Every allocated range of the tree is handed out or held by one magazine, never both.
+  std::vector<std::uint64_t> seen;
+  for (unsigned s = 0; s < kLiveShards; ++s) {
+    const std::scoped_lock guard(live_[s].lock);
+    for (const auto& [pfn, range] : live_[s].ranges) {
+      const auto it = allocated.find(pfn);
+      DMAKIT_CHECK(it != allocated.end() && it->second == range.pages,
+                   "live range at pfn {:#x} of {} pages is not in the tree", pfn, range.pages);
+      seen.push_back(pfn);
+    }
+  }
   auto check_magazine = [&](const Magazine& magazine, unsigned order) {
     DMAKIT_CHECK(magazine.size <= kMagazineSize, "magazine holds {} pfns", magazine.size);
     for (std::uint64_t i = 0; i < magazine.size; ++i) {
       const std::uint64_t pfn = magazine.pfns[i];
-      const auto it = tree_.find(pfn);
-      DMAKIT_CHECK(it != tree_.end() && !it->second.reserved &&
-                       it->second.end_pfn - pfn == std::uint64_t{1} << order,
+      const auto it = allocated.find(pfn);
+      DMAKIT_CHECK(it != allocated.end() && it->second == std::uint64_t{1} << order,
                    "cached pfn {:#x} of order {} has no range of its size in the tree", pfn, order);
-      DMAKIT_CHECK(!live_shard(pfn).ranges.contains(pfn), "cached pfn {:#x} is also live", pfn);
-      cached.push_back(pfn);
+      seen.push_back(pfn);
     }
   };
-  for (unsigned order = 0; order < kCacheOrders; ++order) {
-    for (unsigned s = 0; s < shard_count_; ++s) {
+  for (unsigned s = 0; s < shard_count_; ++s) {
+    const std::scoped_lock guard(shards_[s].lock);
+    for (unsigned order = 0; order < kCacheOrders; ++order) {
       check_magazine(*shards_[s].loaded[order], order);
       check_magazine(*shards_[s].prev[order], order);
     }
+  }
+  for (unsigned order = 0; order < kCacheOrders; ++order) {
+    const std::scoped_lock guard(depots_[order].lock);
     for (const std::unique_ptr<Magazine>& magazine : depots_[order].full) {
       DMAKIT_CHECK(magazine->full(), "depot magazine of order {} holds {} pfns", order,
                    magazine->size);
       check_magazine(*magazine, order);
     }
   }
-  std::sort(cached.begin(), cached.end());
-  DMAKIT_CHECK(std::adjacent_find(cached.begin(), cached.end()) == cached.end(),
-               "a pfn sits in two magazines");
-  accounted += cached.size();
-  DMAKIT_CHECK(accounted == allocated, "{} allocated ranges in the tree, {} handed out or cached",
-               allocated, accounted);
+  std::sort(seen.begin(), seen.end());
+  const auto twice = std::adjacent_find(seen.begin(), seen.end());
+  DMAKIT_CHECK(twice == seen.end(), "pfn {:#x} is live or cached twice", *twice);
+  DMAKIT_CHECK(seen.size() == allocated.size(),
+               "{} allocated ranges in the tree, {} handed out or cached", allocated.size(),
+               seen.size());
 }
 
 }  // namespace dmakit::iommu

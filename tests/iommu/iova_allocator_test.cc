@@ -136,6 +136,22 @@ TEST(IovaAllocator, FailureUnderANarrowerLimitDoesNotMarkThe32BitSpaceFull) {
   EXPECT_EQ(iova.stats().fast_fails, 0u);
 }
 
+TEST(IovaAllocator, CachedNodesStayValidWhenTheRangesTheyNameAreFreed) {
+  IovaAllocatorConfig config = plain_config();
+  config.granule = kGiB;
+  IovaAllocator iova(config);
+  ASSERT_EQ(iova.alloc(1, 4).value(), 3u);     // the 32-bit cached node
+  ASSERT_EQ(iova.alloc(1, 100).value(), 99u);  // the cached node above 4 GiB
+  // Freeing pfn 3 moves the 32-bit cached node to its successor, above 4 GiB; freeing that one
+  // must move it again.
+  ASSERT_TRUE(iova.free(3, 1));
+  ASSERT_TRUE(iova.free(99, 1));
+  iova.validate();
+  EXPECT_EQ(iova.alloc(1, 4).value(), 3u);
+  EXPECT_EQ(iova.alloc(1, 100).value(), 99u);
+  iova.validate();
+}
+
 TEST(IovaAllocator, ZeroPagesIsAnInvalidArgument) {
   IovaAllocator iova(plain_config());
   EXPECT_EQ(iova.alloc(0, kLimit).error().code, Errc::InvalidArgument);
