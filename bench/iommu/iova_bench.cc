@@ -49,8 +49,7 @@ std::unique_ptr<iommu::IovaAllocator> make_allocator(bool caches) {
     const std::uint64_t pages = d[static_cast<std::size_t>(i) % kDraws];
     held.emplace_back(iova->alloc(pages, limit).value(), pages);
   }
-  for (std::size_t i = 0; i < held.size(); i += 2)
-    (void)iova->free(held[i].first, held[i].second);
+  for (std::size_t i = 0; i < held.size(); i += 2) (void)iova->free(held[i].first, held[i].second);
   iova->flush_caches();
   return iova;
 }

@@ -155,6 +155,21 @@ TEST(DmakitBench, MaskReportsBothAllocatorsSideBySide) {
               mask["ns_per_op"].get<double>() / buddy["ns_per_op"].get<double>(), 1e-9);
 }
 
+TEST(DmakitBench, IovaHeadlineIsTheTwoThreadCachedOverTreeRatio) {
+  const Output out = run("bench iova --json --min-time 0.01 --repetitions 1");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  std::map<std::string, nlohmann::json> results;
+  for (const auto& r : j["results"]) results[r["name"]] = r;
+  ASSERT_EQ(results.size(), 4u);
+  const auto& cached = results.at("BM_IovaAllocator_AllocFree/real_time/threads:2");
+  const auto& tree = results.at("BM_IovaTree_AllocFree/real_time/threads:2");
+  EXPECT_GT(cached["counters"]["cache_hit_rate"].get<double>(), 0.5);
+  EXPECT_EQ(j["comparisons"].size(), 2u);
+  EXPECT_NEAR(j["ratio"].get<double>(),
+              cached["ns_per_op"].get<double>() / tree["ns_per_op"].get<double>(), 1e-9);
+}
+
 TEST(DmakitBench, UnknownSuiteIsAnError) {
   const Output out = run("bench nosuch");
   EXPECT_NE(out.exit_code, 0);
