@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -268,13 +269,13 @@ void IovaAllocator::erase_locked(Tree::iterator it) {
   tree_frees_.add();
 }
 
-void IovaAllocator::free_to_tree(const std::uint64_t* pfns, std::size_t count) {
-  if (count == 0) return;
+void IovaAllocator::free_to_tree(std::span<const std::uint64_t> pfns) {
+  if (pfns.empty()) return;
   const std::scoped_lock guard(tree_lock_);
-  for (std::size_t i = 0; i < count; ++i) {
-    const Tree::iterator it = tree_.find(pfns[i]);
+  for (const std::uint64_t pfn : pfns) {
+    const Tree::iterator it = tree_.find(pfn);
     DMAKIT_CHECK(it != tree_.end() && !it->second.reserved,
-                 "cached pfn {:#x} has no allocated range in the tree", pfns[i]);
+                 "pfn {:#x} has no allocated range in the tree", pfn);
     erase_locked(it);
   }
   DMAKIT_EXPENSIVE(validate_tree_locked());
@@ -302,7 +303,7 @@ Status IovaAllocator::free(std::uint64_t pfn, std::uint64_t pages) {
     cache_put(pfn, order_of(range.pages));
     cache_frees_.add();
   } else {
-    free_to_tree(&pfn, 1);
+    free_to_tree({&pfn, 1});
   }
   return {};
 }
@@ -375,7 +376,7 @@ void IovaAllocator::cache_put(std::uint64_t pfn, unsigned order) {
     loaded->push(pfn);
   }
   if (trimmed) {
-    free_to_tree(trimmed->pfns.data(), trimmed->size);
+    free_to_tree({trimmed->pfns.data(), trimmed->size});
     depot_trims_.add();
   }
 }
@@ -402,7 +403,7 @@ void IovaAllocator::flush_caches() {
     }
     for (const std::unique_ptr<Magazine>& magazine : full) take(*magazine);
   }
-  free_to_tree(pfns.data(), pfns.size());
+  free_to_tree(pfns);
   flushes_.add();
 }
 
@@ -419,7 +420,7 @@ unsigned IovaAllocator::trim_depot() {
       depot.full.pop_back();
       depot.last_trim = std::chrono::steady_clock::now();
     }
-    free_to_tree(magazine->pfns.data(), magazine->size);
+    free_to_tree({magazine->pfns.data(), magazine->size});
     depot_trims_.add();
     ++trimmed;
   }

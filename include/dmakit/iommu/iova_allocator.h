@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 
 #include "dmakit/core/addr.h"
 #include "dmakit/core/result.h"
@@ -185,7 +186,7 @@ class IovaAllocator {
                                                  std::uint64_t limit_pfn, std::uint64_t align_mask,
                                                  std::uint64_t low_pfn);
   void erase_locked(Tree::iterator it);
-  void free_to_tree(const std::uint64_t* pfns, std::size_t count);
+  void free_to_tree(std::span<const std::uint64_t> pfns);
   [[nodiscard]] Status free_uncached(std::uint64_t pfn, std::uint64_t pages);
   [[nodiscard]] bool reserve_locked(std::uint64_t pfn, std::uint64_t end_pfn);
 
