@@ -22,16 +22,21 @@
 // empty an allocation takes a full one from the depot. Lock order: shard lock, then depot lock;
 // the tree lock is never taken while holding either (magazines are detached first).
 //
-// Checked frees. With the caches on, a free must not need the tree lock, so the ranges handed out
-// are also kept in a table of live ranges sharded by pfn. It is what free() checks against; the
-// tree cannot tell a handed-out range from a cached one. Without the caches the tree node itself
-// says whether and how a range was allocated.
+// Checked frees. The tree cannot tell a handed-out range from a cached one, and a free that goes to
+// a cache must not take the tree lock, so with the caches on a byte per pfn (the live map) holds
+// the pages asked for at the first pfn of each handed-out range of a cached size, 0 elsewhere.
+// free() clears it with a compare-exchange: a wrong size or a double free fails it, two racing
+// frees cannot both win, and no lock is shared between threads. The map is a radix tree of 4 KiB
+// leaves (4096 pfns) under directories of 4096 pointers, allocated on first use and never freed
+// before the allocator. A thread touches only the lines of the pfns it uses, mostly its own, where
+// a table shared by all threads would move its lines and locks between CPUs on every call. Ranges
+// of other sizes bypass the caches, so their free takes the tree lock anyway and checks the tree
+// node, which records the pages asked for.
 #include "dmakit/iommu/iova_allocator.h"
-
-#include <absl/container/flat_hash_map.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <span>
 #include <thread>
@@ -45,7 +50,6 @@ namespace dmakit::iommu {
 namespace {
 
 constexpr std::uint64_t kAnchorPfn = ~std::uint64_t{0};
-constexpr unsigned kLiveShards = 64;
 
 std::uint64_t checked_granule(std::uint64_t granule) {
   if (!std::has_single_bit(granule) || granule < 512 || granule > kGiB)
@@ -62,6 +66,14 @@ std::uint64_t checked_start(std::uint64_t start_pfn) {
   return start_pfn;
 }
 
+std::uint64_t end_pfn_for(const IovaAllocatorConfig& config, unsigned shift) {
+  if (config.iova_bits <= shift || config.iova_bits > 64)
+    throw ConfigError("iova.iova_bits", fmt::format("{} bits hold no {}-byte page, or exceed 64",
+                                                    config.iova_bits, config.granule));
+  const unsigned bits = config.iova_bits - shift;
+  return bits == 64 ? kAnchorPfn : std::min(kAnchorPfn, std::uint64_t{1} << bits);
+}
+
 unsigned shard_count_for(const IovaAllocatorConfig& config) {
   if (!config.caches) return 0;
   if (config.cache_shards > 1024)
@@ -75,11 +87,6 @@ unsigned shard_count_for(const IovaAllocatorConfig& config) {
 // serves every request of that order (alloc_iova_fast's roundup_pow_of_two).
 std::uint64_t taken_pages(std::uint64_t pages, bool size_aligned) {
   return size_aligned && pages <= IovaAllocator::kMaxCachedPages ? std::bit_ceil(pages) : pages;
-}
-
-bool is_cacheable(std::uint64_t pfn, std::uint64_t pages) {
-  return pages <= IovaAllocator::kMaxCachedPages && std::has_single_bit(pages) &&
-         is_aligned(pfn, pages);
 }
 
 unsigned order_of(std::uint64_t pages) { return static_cast<unsigned>(std::bit_width(pages - 1)); }
@@ -117,19 +124,93 @@ struct IovaAllocator::Depot {
   std::chrono::steady_clock::time_point last_trim;  ///< guarded by lock
 };
 
-struct alignas(64) IovaAllocator::LiveShard {
-  struct Range {
-    std::uint64_t requested;  ///< pages passed to alloc()
-    std::uint64_t pages;      ///< pages taken
+class IovaAllocator::LiveMap {
+ public:
+  using Entry = std::atomic<std::uint8_t>;
+
+  explicit LiveMap(std::uint64_t end_pfn)
+      : dir_levels_(
+            (std::max<unsigned>(static_cast<unsigned>(std::bit_width(end_pfn - 1)), kBits) - 1) /
+            kBits) {}
+  ~LiveMap() { release(root_.load(std::memory_order_relaxed), dir_levels_); }
+
+  LiveMap(const LiveMap&) = delete;
+  LiveMap& operator=(const LiveMap&) = delete;
+
+  /// The entry of `pfn`; with `create` false, null where no leaf covers it yet.
+  Entry* find(std::uint64_t pfn, bool create) {
+    std::atomic<void*>* slot = &root_;
+    for (unsigned level = dir_levels_;; --level) {
+      void* node = slot->load(std::memory_order_acquire);
+      if (node == nullptr) {
+        if (!create) return nullptr;
+        node = level == 0 ? static_cast<void*>(new Leaf()) : static_cast<void*>(new Dir());
+        void* installed = nullptr;
+        if (!slot->compare_exchange_strong(installed, node, std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+          release(node, level);  // another thread linked one first
+          node = installed;
+        }
+      }
+      const std::size_t index = (pfn >> (kBits * level)) & (kFanout - 1);
+      if (level == 0) return &static_cast<Leaf*>(node)->entries[index];
+      slot = &static_cast<Dir*>(node)->children[index];
+    }
+  }
+
+  /// Calls visit(pfn, pages) for every nonzero entry.
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    walk(root_.load(std::memory_order_acquire), dir_levels_, 0, visit);
+  }
+
+ private:
+  static constexpr unsigned kBits = 12;
+  static constexpr std::size_t kFanout = std::size_t{1} << kBits;
+  struct Leaf {
+    std::array<Entry, kFanout> entries{};
   };
-  std::mutex lock;
-  absl::flat_hash_map<std::uint64_t, Range> ranges;  ///< guarded by lock: first pfn -> range
+  struct Dir {
+    std::array<std::atomic<void*>, kFanout> children{};
+  };
+
+  static void release(void* node, unsigned level) {
+    if (node == nullptr) return;
+    if (level == 0) {
+      delete static_cast<Leaf*>(node);
+      return;
+    }
+    auto* dir = static_cast<Dir*>(node);
+    for (std::atomic<void*>& child : dir->children)
+      release(child.load(std::memory_order_relaxed), level - 1);
+    delete dir;
+  }
+
+  template <class Visit>
+  static void walk(const void* node, unsigned level, std::uint64_t base, Visit& visit) {
+    if (node == nullptr) return;
+    for (std::size_t i = 0; i < kFanout; ++i) {
+      const std::uint64_t pfn = base | (std::uint64_t{i} << (kBits * level));
+      if (level == 0) {
+        const std::uint8_t pages =
+            static_cast<const Leaf*>(node)->entries[i].load(std::memory_order_acquire);
+        if (pages != 0) visit(pfn, pages);
+      } else {
+        walk(static_cast<const Dir*>(node)->children[i].load(std::memory_order_acquire), level - 1,
+             pfn, visit);
+      }
+    }
+  }
+
+  const unsigned dir_levels_;  ///< directories above the leaves
+  std::atomic<void*> root_{nullptr};
 };
 
 IovaAllocator::IovaAllocator(const IovaAllocatorConfig& config)
     : granule_(checked_granule(config.granule)),
       shift_(static_cast<unsigned>(std::countr_zero(granule_))),
       start_pfn_(checked_start(config.start_pfn)),
+      end_pfn_(end_pfn_for(config, shift_)),
       dma32_pfn_((std::uint64_t{1} << 32) >> shift_),
       caching_(config.caches),
       shard_count_(shard_count_for(config)),
@@ -149,7 +230,7 @@ IovaAllocator::IovaAllocator(const IovaAllocatorConfig& config)
   depots_ = std::make_unique<Depot[]>(kCacheOrders);
   for (unsigned order = 0; order < kCacheOrders; ++order)
     depots_[order].last_trim = std::chrono::steady_clock::now();
-  live_ = std::make_unique<LiveShard[]>(kLiveShards);
+  live_ = std::make_unique<LiveMap>(end_pfn_);
 }
 
 IovaAllocator::~IovaAllocator() = default;
@@ -158,21 +239,20 @@ IovaAllocator::CacheShard& IovaAllocator::this_thread_shard() const {
   return shards_[this_thread_slot() % shard_count_];
 }
 
-IovaAllocator::LiveShard& IovaAllocator::live_shard(std::uint64_t pfn) const {
-  // Size-aligned pfns share their low bits; a multiplicative hash spreads them over the shards.
-  return live_[(pfn * 0x9E3779B97F4A7C15ull) >> (64 - std::countr_zero(kLiveShards))];
+bool IovaAllocator::is_cacheable(const Node& node, std::uint64_t pfn) {
+  return node.size_aligned && node.end_pfn - pfn <= kMaxCachedPages;
 }
 
 bool IovaAllocator::is_live(std::uint64_t pfn) const {
-  LiveShard& shard = live_shard(pfn);
-  const std::scoped_lock guard(shard.lock);
-  return shard.ranges.contains(pfn);
+  const LiveMap::Entry* entry = live_->find(pfn, /*create=*/false);
+  return entry != nullptr && entry->load(std::memory_order_acquire) != 0;
 }
 
 Result<std::uint64_t> IovaAllocator::alloc(std::uint64_t pages, std::uint64_t limit_pfn,
                                            bool size_aligned) {
   if (pages == 0) return fail(Errc::InvalidArgument, "an IOVA range of 0 pages");
   const std::uint64_t taken = taken_pages(pages, size_aligned);
+  limit_pfn = std::min(limit_pfn, end_pfn_);  // the aperture, as dma-iommu's force_aperture
   // Checked here so that the searches never see a size that cannot fit (nor overflow aligning it).
   if (limit_pfn <= start_pfn_ || taken > limit_pfn - start_pfn_) {
     failures_.add();
@@ -180,8 +260,9 @@ Result<std::uint64_t> IovaAllocator::alloc(std::uint64_t pages, std::uint64_t li
                 limit_pfn);
   }
 
+  const bool cacheable = caching_ && size_aligned && taken <= kMaxCachedPages;
   std::optional<std::uint64_t> pfn;
-  if (caching_ && size_aligned && taken <= kMaxCachedPages) {
+  if (cacheable) {
     pfn = cache_get(order_of(taken), limit_pfn - taken);
     (pfn ? cache_hits_ : cache_misses_).add();
   }
@@ -197,11 +278,11 @@ Result<std::uint64_t> IovaAllocator::alloc(std::uint64_t pages, std::uint64_t li
     return fail(Errc::NoIovaSpace, "no free range of {} pages {}below pfn {:#x}", taken,
                 size_aligned ? "(size aligned) " : "", limit_pfn);
   }
-  if (caching_) {
-    LiveShard& shard = live_shard(*pfn);
-    const std::scoped_lock guard(shard.lock);
-    const bool inserted = shard.ranges.emplace(*pfn, LiveShard::Range{pages, taken}).second;
-    DMAKIT_CHECK(inserted, "pfn {:#x} handed out while already in use", *pfn);
+  if (cacheable) {
+    const std::uint8_t before =
+        live_->find(*pfn, /*create=*/true)
+            ->exchange(static_cast<std::uint8_t>(pages), std::memory_order_acq_rel);
+    DMAKIT_CHECK(before == 0, "pfn {:#x} handed out while already in use", *pfn);
   }
   allocations_.add();
   return *pfn;
@@ -282,37 +363,28 @@ void IovaAllocator::free_to_tree(std::span<const std::uint64_t> pfns) {
 }
 
 Status IovaAllocator::free(std::uint64_t pfn, std::uint64_t pages) {
-  if (!caching_) return free_uncached(pfn, pages);
-  LiveShard::Range range;
-  {
-    LiveShard& shard = live_shard(pfn);
-    const std::scoped_lock guard(shard.lock);
-    const auto it = shard.ranges.find(pfn);
-    if (it == shard.ranges.end())
-      return fail(Errc::InvalidArgument,
-                  "pfn {:#x} starts no allocated IOVA range (double free or reserved?)", pfn);
-    if (it->second.requested != pages)
-      return fail(Errc::InvalidArgument,
-                  "IOVA range at pfn {:#x}: freed as {} pages, allocated as {}", pfn, pages,
-                  it->second.requested);
-    range = it->second;
-    shard.ranges.erase(it);
+  if (caching_ && pfn < end_pfn_) {
+    if (LiveMap::Entry* entry = live_->find(pfn, /*create=*/false); entry != nullptr) {
+      std::uint8_t held = entry->load(std::memory_order_acquire);
+      if (held != 0) {
+        if (held != pages)
+          return fail(Errc::InvalidArgument,
+                      "IOVA range at pfn {:#x}: freed as {} pages, allocated as {}", pfn, pages,
+                      held);
+        if (!entry->compare_exchange_strong(held, 0, std::memory_order_acq_rel))
+          return fail(Errc::InvalidArgument, "IOVA range at pfn {:#x} freed twice at once", pfn);
+        cache_put(pfn, order_of(std::bit_ceil(pages)));
+        cache_frees_.add();
+        frees_.add();
+        return {};
+      }
+    }
   }
-  frees_.add();
-  if (is_cacheable(pfn, range.pages)) {
-    cache_put(pfn, order_of(range.pages));
-    cache_frees_.add();
-  } else {
-    free_to_tree({&pfn, 1});
-  }
-  return {};
-}
-
-Status IovaAllocator::free_uncached(std::uint64_t pfn, std::uint64_t pages) {
+  // Not a handed-out range of a cached size: one that bypasses the caches, or a bad free.
   {
     const std::scoped_lock guard(tree_lock_);
     const Tree::iterator it = tree_.find(pfn);
-    if (it == tree_.end() || it->second.reserved)
+    if (it == tree_.end() || it->second.reserved || (caching_ && is_cacheable(it->second, pfn)))
       return fail(Errc::InvalidArgument,
                   "pfn {:#x} starts no allocated IOVA range (double free or reserved?)", pfn);
     if (it->second.requested != pages)
@@ -466,6 +538,7 @@ bool IovaAllocator::reserve_locked(std::uint64_t pfn, std::uint64_t end_pfn) {
 
 std::optional<IovaRange> IovaAllocator::find(std::uint64_t pfn) const {
   IovaRange range;
+  bool cacheable = false;
   {
     const std::scoped_lock guard(tree_lock_);
     auto it = tree_.upper_bound(pfn);
@@ -474,9 +547,9 @@ std::optional<IovaRange> IovaAllocator::find(std::uint64_t pfn) const {
     if (pfn >= it->second.end_pfn) return std::nullopt;  // in a gap, or the anchor
     range = {it->first, it->second.end_pfn,
              it->second.reserved ? IovaRangeKind::Reserved : IovaRangeKind::Allocated};
+    cacheable = caching_ && !it->second.reserved && is_cacheable(it->second, it->first);
   }
-  if (caching_ && range.kind == IovaRangeKind::Allocated && !is_live(range.pfn))
-    range.kind = IovaRangeKind::Cached;
+  if (cacheable && !is_live(range.pfn)) range.kind = IovaRangeKind::Cached;
   return range;
 }
 
@@ -542,34 +615,34 @@ void IovaAllocator::validate_tree_locked() const {
 
 void IovaAllocator::validate() const {
   // Each structure is read under its own lock, one at a time: with no other thread at work the
-  // snapshots agree, and no thread ever holds more than one of the 70-odd locks.
-  std::map<std::uint64_t, std::uint64_t> allocated;  // first pfn -> pages, reservations left out
+  // snapshots agree.
+  std::map<std::uint64_t, std::uint64_t> cacheable;  // first pfn -> pages, ranges of cached sizes
   {
     const std::scoped_lock guard(tree_lock_);
     validate_tree_locked();
     if (!caching_) return;
     for (auto it = tree_.begin(); it->first != kAnchorPfn; ++it) {
-      if (!it->second.reserved) allocated.emplace(it->first, it->second.end_pfn - it->first);
+      if (!it->second.reserved && is_cacheable(it->second, it->first))
+        cacheable.emplace(it->first, it->second.end_pfn - it->first);
     }
   }
 
-  // Every allocated range of the tree is handed out or held by one magazine, never both.
+  // Every range of a cached size is handed out (marked in the live map) or held by one magazine,
+  // never both; the live map marks nothing else.
   std::vector<std::uint64_t> seen;
-  for (unsigned s = 0; s < kLiveShards; ++s) {
-    const std::scoped_lock guard(live_[s].lock);
-    for (const auto& [pfn, range] : live_[s].ranges) {
-      const auto it = allocated.find(pfn);
-      DMAKIT_CHECK(it != allocated.end() && it->second == range.pages,
-                   "live range at pfn {:#x} of {} pages is not in the tree", pfn, range.pages);
-      seen.push_back(pfn);
-    }
-  }
+  live_->for_each([&](std::uint64_t pfn, std::uint64_t pages) {
+    const auto it = cacheable.find(pfn);
+    DMAKIT_CHECK(it != cacheable.end() && it->second == std::bit_ceil(pages),
+                 "live map marks pfn {:#x} as a range of {} pages the tree does not hold", pfn,
+                 pages);
+    seen.push_back(pfn);
+  });
   auto check_magazine = [&](const Magazine& magazine, unsigned order) {
     DMAKIT_CHECK(magazine.size <= kMagazineSize, "magazine holds {} pfns", magazine.size);
     for (std::uint64_t i = 0; i < magazine.size; ++i) {
       const std::uint64_t pfn = magazine.pfns[i];
-      const auto it = allocated.find(pfn);
-      DMAKIT_CHECK(it != allocated.end() && it->second == std::uint64_t{1} << order,
+      const auto it = cacheable.find(pfn);
+      DMAKIT_CHECK(it != cacheable.end() && it->second == std::uint64_t{1} << order,
                    "cached pfn {:#x} of order {} has no range of its size in the tree", pfn, order);
       seen.push_back(pfn);
     }
@@ -592,8 +665,8 @@ void IovaAllocator::validate() const {
   std::sort(seen.begin(), seen.end());
   const auto twice = std::adjacent_find(seen.begin(), seen.end());
   DMAKIT_CHECK(twice == seen.end(), "pfn {:#x} is live or cached twice", *twice);
-  DMAKIT_CHECK(seen.size() == allocated.size(),
-               "{} allocated ranges in the tree, {} handed out or cached", allocated.size(),
+  DMAKIT_CHECK(seen.size() == cacheable.size(),
+               "{} ranges of cached sizes in the tree, {} handed out or cached", cacheable.size(),
                seen.size());
 }
 

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <barrier>
 #include <bit>
 #include <chrono>
 #include <ostream>
@@ -87,6 +88,39 @@ TEST_P(IovaAllocatorConcurrency, TwoThreadsNeverShareAPfnAndEverythingComesBack)
     EXPECT_GT(s.cache_hits, 0u);
     EXPECT_GT(s.flushes, 0u);
   }
+}
+
+TEST_P(IovaAllocatorConcurrency, TwoThreadsFreeingTheSameRangesEachFreeItOnce) {
+  IovaAllocatorConfig config;
+  config.caches = GetParam().caches;
+  config.cache_shards = GetParam().shards;
+  IovaAllocator iova(config);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // pfn, pages
+  for (std::uint64_t i = 0; i < 2000; ++i) {
+    const std::uint64_t pages = 1 + i % 40;  // cached sizes and others
+    ranges.emplace_back(iova.alloc(pages, std::uint64_t{1} << 20).value(), pages);
+  }
+  std::array<int, 2> freed{};
+  std::barrier step(2);  // both threads free each range at the same moment
+  auto worker = [&](int id) {
+    for (const auto& [pfn, pages] : ranges) {
+      step.arrive_and_wait();
+      const Status status = iova.free(pfn, pages);
+      if (status) {
+        ++freed[static_cast<std::size_t>(id)];
+      } else {
+        ASSERT_EQ(status.error().code, Errc::InvalidArgument);
+      }
+    }
+  };
+  std::thread a(worker, 0);
+  std::thread b(worker, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(freed[0] + freed[1], 2000);
+  iova.validate();
+  iova.flush_caches();
+  EXPECT_EQ(iova.stats().tree_ranges, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(CacheSetups, IovaAllocatorConcurrency,

@@ -152,6 +152,15 @@ TEST(IovaAllocator, CachedNodesStayValidWhenTheRangesTheyNameAreFreed) {
   iova.validate();
 }
 
+TEST(IovaAllocator, NothingIsHandedOutAboveTheAperture) {
+  IovaAllocatorConfig config = cached_config();
+  config.iova_bits = 24;  // 4096 pfns of 4 KiB
+  IovaAllocator iova(config);
+  EXPECT_EQ(iova.end_pfn(), 4096u);
+  EXPECT_EQ(iova.alloc(1, iova.limit_pfn_for_mask(dma_bit_mask(64))).value(), 4095u);
+  EXPECT_EQ(iova.alloc(40, std::uint64_t{1} << 40).value(), 4032u);
+}
+
 TEST(IovaAllocator, ZeroPagesIsAnInvalidArgument) {
   IovaAllocator iova(plain_config());
   EXPECT_EQ(iova.alloc(0, kLimit).error().code, Errc::InvalidArgument);
@@ -393,6 +402,11 @@ TEST(IovaAllocator, RefusesSettingsThatCannotWork) {
   config = {};
   config.start_pfn = 0;
   EXPECT_EQ(field_of(config), "iova.start_pfn");
+  config = {};
+  config.iova_bits = 12;  // not even one 4 KiB page
+  EXPECT_EQ(field_of(config), "iova.iova_bits");
+  config.iova_bits = 65;
+  EXPECT_EQ(field_of(config), "iova.iova_bits");
   config = {};
   config.cache_shards = 5000;
   EXPECT_EQ(field_of(config), "iova.cache_shards");

@@ -24,6 +24,9 @@ struct IovaAllocatorConfig {
   std::uint64_t granule = kPageSize;
   /// The lowest pfn ever handed out, at least 1 so that IOVA 0 never names a mapping.
   std::uint64_t start_pfn = 1;
+  /// The aperture: nothing at or above 2^iova_bits is handed out, whatever the limit asked for (the
+  /// reach of the domain's page table; 48 bits for PageTableFormat's default). Up to 64.
+  unsigned iova_bits = 48;
   /// Per-thread range caches in front of the tree (Linux's rcache); false gives a plain tree.
   bool caches = true;
   /// Cache shards, each with its own lock, as Linux has one cache per CPU; a thread uses the shard
@@ -86,16 +89,18 @@ struct IovaStats {
 /// tried once more.
 ///
 /// Thread-safe: the tree has one lock, each cache shard and depot its own; a thread that allocates
-/// and frees ranges of cached sizes usually takes only its shard's lock and one lock of the table
-/// of live ranges (which lets free() refuse bad frees without the tree lock).
+/// and frees ranges of cached sizes usually takes only its shard's lock. A byte per pfn, set and
+/// cleared atomically, records which of those ranges are handed out, so that free() refuses bad
+/// frees without a lock shared by all threads (its memory, 4 KiB per 4096 pfns used and 32 KiB
+/// directories above, is kept until the allocator goes).
 class IovaAllocator {
  public:
   static constexpr unsigned kCacheOrders = 6;  ///< cached sizes: 1, 2, 4, 8, 16 and 32 pages
   static constexpr std::uint64_t kMaxCachedPages = std::uint64_t{1} << (kCacheOrders - 1);
   static constexpr unsigned kMagazineSize = 127;  ///< pfns per magazine (1 KiB with its count)
 
-  /// Throws ConfigError (fields iova.granule, iova.start_pfn, iova.cache_shards) for a setting that
-  /// cannot work.
+  /// Throws ConfigError (fields iova.granule, iova.start_pfn, iova.iova_bits, iova.cache_shards)
+  /// for a setting that cannot work.
   explicit IovaAllocator(const IovaAllocatorConfig& config = {});
   ~IovaAllocator();
 
@@ -109,7 +114,7 @@ class IovaAllocator {
   /// the caches are emptied into it and the search is tried once more.
   /// \param pages         at least 1
   /// \param limit_pfn     exclusive: the range ends at or below it (limit_pfn_for_mask(mask) for a
-  ///                      device's DMA mask)
+  ///                      device's DMA mask); lowered to end_pfn() when above it
   /// \param size_aligned  start on a multiple of the next power of two >= `pages`; false asks for
   ///                      exactly `pages` pfns anywhere and bypasses the caches
   /// Errors: InvalidArgument for 0 pages; NoIovaSpace when no such range is free.
@@ -150,6 +155,8 @@ class IovaAllocator {
 
   [[nodiscard]] std::uint64_t granule() const { return granule_; }
   [[nodiscard]] std::uint64_t start_pfn() const { return start_pfn_; }
+  /// One past the highest pfn handed out: 2^iova_bits / granule.
+  [[nodiscard]] std::uint64_t end_pfn() const { return end_pfn_; }
   /// The first pfn at or above 4 GiB: where the 32-bit space ends.
   [[nodiscard]] std::uint64_t dma32_pfn() const { return dma32_pfn_; }
   [[nodiscard]] bool has_caches() const { return caching_; }
@@ -177,7 +184,7 @@ class IovaAllocator {
   struct Magazine;
   struct CacheShard;
   struct Depot;
-  struct LiveShard;
+  class LiveMap;
 
   [[nodiscard]] std::optional<std::uint64_t> tree_alloc(std::uint64_t requested,
                                                         std::uint64_t pages,
@@ -187,13 +194,13 @@ class IovaAllocator {
                                                  std::uint64_t low_pfn);
   void erase_locked(Tree::iterator it);
   void free_to_tree(std::span<const std::uint64_t> pfns);
-  [[nodiscard]] Status free_uncached(std::uint64_t pfn, std::uint64_t pages);
   [[nodiscard]] bool reserve_locked(std::uint64_t pfn, std::uint64_t end_pfn);
 
   [[nodiscard]] std::optional<std::uint64_t> cache_get(unsigned order, std::uint64_t max_pfn);
   void cache_put(std::uint64_t pfn, unsigned order);
   [[nodiscard]] CacheShard& this_thread_shard() const;
-  [[nodiscard]] LiveShard& live_shard(std::uint64_t pfn) const;
+  /// Whether the range `node` starting at `pfn` was allocated through the caches' sizes.
+  [[nodiscard]] static bool is_cacheable(const Node& node, std::uint64_t pfn);
   [[nodiscard]] bool is_live(std::uint64_t pfn) const;
 
   void validate_tree_locked() const;
@@ -201,6 +208,7 @@ class IovaAllocator {
   const std::uint64_t granule_;
   const unsigned shift_;
   const std::uint64_t start_pfn_;
+  const std::uint64_t end_pfn_;
   const std::uint64_t dma32_pfn_;
   const bool caching_;
   const unsigned shard_count_;  ///< 0 without caches
@@ -218,7 +226,7 @@ class IovaAllocator {
 
   std::unique_ptr<CacheShard[]> shards_;  ///< shard_count_ of them
   std::unique_ptr<Depot[]> depots_;       ///< one per cached order, with caches on
-  std::unique_ptr<LiveShard[]> live_;     ///< ranges handed out, by pfn, with caches on
+  std::unique_ptr<LiveMap> live_;         ///< cached-size ranges handed out, with caches on
 
   Counter allocations_;
   Counter frees_;
