@@ -79,9 +79,9 @@ struct IoPageTableStats {
 /// Thread-safe for concurrent map() and unmap() of disjoint ranges and concurrent translate():
 /// entries are read and written with std::atomic_ref and a new table is linked in with a
 /// compare-exchange, as Linux's io-pgtable does; two threads needing the same missing table agree
-/// on one. Overlapping concurrent map()/unmap() calls are a caller error whose outcome is one of
-/// the serial orders or a failure, never a corrupted table. The machine must outlive the page
-/// table.
+/// on one. Overlapping concurrent map()/unmap() calls are a caller error: the table stays well
+/// formed, but which of their pages end up mapped is not defined. The machine must outlive the
+/// page table.
 class IoPageTable {
  public:
   /// Throws ConfigError (fields iommu.page_table.levels, iommu.page_table.page_sizes) for a format

@@ -107,13 +107,15 @@ class IovaAllocator {
   IovaAllocator(const IovaAllocator&) = delete;
   IovaAllocator& operator=(const IovaAllocator&) = delete;
 
-  /// A range of `pages` pfns lying in [start_pfn, limit_pfn), the highest that fits; returns its
-  /// first pfn. Size-aligned requests (the default, Linux's alloc_iova_fast) of up to 32 pages are
-  /// rounded up to a power of two and served from the calling thread's cache when it holds a range
-  /// of that size below the limit; others, and misses, search the tree. When the tree has no room,
-  /// the caches are emptied into it and the search is tried once more.
-  /// \param pages         at least 1
-  /// \param limit_pfn     exclusive: the range ends at or below it (limit_pfn_for_mask(mask) for a
+  /// A range of `pages` pfns lying in [start_pfn, limit_pfn); returns its first pfn. The tree is
+  /// searched top-down, first below the range it last inserted on the same side of 4 GiB (iova.c's
+  /// cached node), then in the space above that range, so a free range is always found if there
+  /// is one, though not always the highest. Size-aligned requests (the default, Linux's
+  /// alloc_iova_fast) of up to 32 pages are rounded up to a power of two and served from the
+  /// calling thread's cache when it holds a range of that size below the limit; others, and misses,
+  /// search the tree. When the tree has no room, the caches are emptied into it and the search is
+  /// tried once more. \param pages         at least 1 \param limit_pfn     exclusive: the range
+  /// ends at or below it (limit_pfn_for_mask(mask) for a
   ///                      device's DMA mask); lowered to end_pfn() when above it
   /// \param size_aligned  start on a multiple of the next power of two >= `pages`; false asks for
   ///                      exactly `pages` pfns anywhere and bypasses the caches
@@ -122,7 +124,8 @@ class IovaAllocator {
                                             bool size_aligned = true);
 
   /// Returns a range from alloc(); `pages` must be the count passed to alloc(). A range of a cached
-  /// size goes to the calling thread's cache, others back to the tree. InvalidArgument, with
+  /// size (size aligned, up to 32 pages) goes to the calling thread's cache, others back to the
+  /// tree. InvalidArgument, with
   /// nothing changed, when `pfn` starts no allocated range (a double free, a reserved or unknown
   /// range) or `pages` differs from the allocation's.
   [[nodiscard]] Status free(std::uint64_t pfn, std::uint64_t pages);
