@@ -20,6 +20,10 @@ std::span<const Suite> suites() {
        "map+unmap through bounce buffers (64 B - 256 KiB, TO_DEVICE and FROM_DEVICE) vs memcpy of "
        "the same bytes, as throughput",
        register_bounce_benchmarks, ""},
+      {"iova",
+       "IOVA alloc+free pairs (1-32 pages) with per-thread caches vs a plain ordered tree, 1 and 2 "
+       "threads",
+       register_iova_benchmarks, ""},
   };
   return kSuites;
 }

@@ -61,4 +61,9 @@ std::vector<Comparison> register_map_benchmarks(const BenchOptions& options);
 /// two memcpys, compared as throughput.
 std::vector<Comparison> register_bounce_benchmarks(const BenchOptions& options);
 
+/// The IOVA suite: alloc+free pairs of 1 to 32 pages below 4 GiB with the per-thread range caches
+/// against the plain ordered tree, one and two threads, over a background of live ranges. The
+/// headline is the two-thread ratio.
+std::vector<Comparison> register_iova_benchmarks(const BenchOptions& options);
+
 }  // namespace dmakit::bench

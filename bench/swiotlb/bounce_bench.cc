@@ -29,8 +29,8 @@ struct BounceBench {
 
   explicit BounceBench(const machine::MachineConfig& config) : machine(config) {
     buffer = machine.memory().direct_map(PhysAddr(machine.layout().ram_end.value() - kMaxBytes));
-    copy = machine.memory().direct_map(PhysAddr(machine.layout().ram.front().end.value() -
-                                                 2 * kMaxBytes));
+    copy = machine.memory().direct_map(
+        PhysAddr(machine.layout().ram.front().end.value() - 2 * kMaxBytes));
     std::memset(buffer, 0x5a, kMaxBytes);
     std::memset(copy, 0, kMaxBytes);
   }
@@ -73,7 +73,8 @@ void BM_Memcpy2x(benchmark::State& state) { memcpy_times(state, 2); }
 
 std::vector<Comparison> register_bounce_benchmarks(const BenchOptions& options) {
   if (!options.mode.empty())
-    throw ConfigError("bench.mode", fmt::format("'{}': the bounce suite has no modes", options.mode));
+    throw ConfigError("bench.mode",
+                      fmt::format("'{}': the bounce suite has no modes", options.mode));
   machine::MachineConfig config = options.machine;
   config.ram_size = std::max<std::uint64_t>(config.ram_size, 64 * kGiB);
   bench_state() = std::make_unique<BounceBench>(config);

@@ -162,6 +162,35 @@ TEST(DmakitBench, MaskReportsBothAllocatorsSideBySide) {
               mask["ns_per_op"].get<double>() / buddy["ns_per_op"].get<double>(), 1e-9);
 }
 
+TEST(DmakitBench, IovaHeadlineIsTheTwoThreadCachedOverTreeThroughput) {
+  const Output out = run("bench iova --json --min-time 0.01 --repetitions 1");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  std::map<std::string, nlohmann::json> results;
+  for (const auto& r : j["results"]) results[r["name"]] = r;
+  ASSERT_EQ(results.size(), 4u);
+  const auto& cached = results.at("BM_IovaAllocator_AllocFree/real_time/threads:2");
+  const auto& tree = results.at("BM_IovaTree_AllocFree/real_time/threads:2");
+  EXPECT_GT(cached["counters"]["cache_hit_rate"].get<double>(), 0.5);
+  EXPECT_EQ(j["comparisons"].size(), 2u);
+  EXPECT_NEAR(j["ratio"].get<double>(),
+              tree["ns_per_op"].get<double>() / cached["ns_per_op"].get<double>(), 1e-9);
+}
+
+TEST(DmakitBench, BounceHeadlineIsToDeviceThroughputAgainstMemcpyAt64KiB) {
+  const Output out = run("bench bounce --json --min-time 0.01 --repetitions 1");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  std::map<std::string, nlohmann::json> results;
+  for (const auto& r : j["results"]) results[r["name"]] = r;
+  EXPECT_EQ(results.size(), 28u);
+  const auto& bounce = results.at("BM_Bounce_ToDevice/65536");
+  const auto& copy = results.at("BM_Memcpy/65536");
+  EXPECT_EQ(j["ratio_is"], "throughput BM_Bounce_ToDevice/65536 / BM_Memcpy/65536");
+  EXPECT_NEAR(j["ratio"].get<double>(),
+              copy["ns_per_op"].get<double>() / bounce["ns_per_op"].get<double>(), 1e-9);
+}
+
 TEST(DmakitBench, UnknownSuiteIsAnError) {
   const Output out = run("bench nosuch");
   EXPECT_NE(out.exit_code, 0);
