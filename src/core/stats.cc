@@ -44,7 +44,10 @@ SlotRegistry& registry() {
 
 struct ThreadSlot {
   ThreadSlot() : value(registry().acquire()) {}
-  ~ThreadSlot() { registry().release(value); }
+  ~ThreadSlot() {
+    detail::thread_slot_plus_one = 0;
+    registry().release(value);
+  }
   ThreadSlot(const ThreadSlot&) = delete;
   ThreadSlot& operator=(const ThreadSlot&) = delete;
   const unsigned value;
@@ -52,8 +55,10 @@ struct ThreadSlot {
 
 }  // namespace
 
-unsigned this_thread_slot() {
+unsigned detail::acquire_thread_slot() {
+  // The object holds the slot and gives it back when the thread exits.
   thread_local const ThreadSlot slot;
+  thread_slot_plus_one = slot.value + 1;
   return slot.value;
 }
 

@@ -22,12 +22,6 @@ swiotlb::BounceRequest request_for(const Device& dev) {
 Result<DmaAddr> bounce_map_phys(const Device& dev, PhysAddr phys, std::uint64_t size,
                                 Direction dir) {
   swiotlb::Swiotlb& tlb = *dev.swiotlb();
-  const DmaAddr direct = dev.phys_to_dma(phys);
-  if (!dev.force_bounce() && dma_capable(dev, direct, size) &&
-      !(dev.bus_offset() < 0 && direct.value() > phys.value())) {
-    tlb.count_direct();
-    return direct;
-  }
   const Result<PhysAddr> bounce = tlb.map(phys, size, dir, request_for(dev),
                                           phys_mask_under(dev, dev.streaming_limit()), dev.name());
   if (!bounce) return std::unexpected(bounce.error());

@@ -9,10 +9,20 @@
 
 namespace dmakit {
 
+namespace detail {
+/// The calling thread's slot plus one, 0 until it has one: constant-initialised, so reading it is
+/// one thread-pointer-relative load with no initialisation guard.
+inline thread_local unsigned thread_slot_plus_one = 0;
+unsigned acquire_thread_slot();
+}  // namespace detail
+
 /// A small number fixed for the life of the calling thread: the lowest one no other live thread
 /// holds. Sharded structures pick their shard with it, as kernel code picks per-CPU data by CPU
 /// number.
-unsigned this_thread_slot();
+inline unsigned this_thread_slot() {
+  const unsigned cached = detail::thread_slot_plus_one;
+  return cached != 0 ? cached - 1 : detail::acquire_thread_slot();
+}
 
 /// An event counter. add() touches only the calling thread's shard; value() sums all shards and may
 /// miss increments that race with it. Counters are statistics, never used to make decisions.

@@ -17,9 +17,9 @@ class Device;
 
 namespace dmakit::dma::detail {
 
-/// Maps [phys, phys + size) of RAM for a device that may bounce: directly when the device reaches
-/// it and is not forced, else through the platform's bounce pool (counted either way). Errors as
-/// the bounce pool's: NoBounceSlot when full, InvalidArgument above its largest mapping.
+/// Bounces [phys, phys + size) of RAM through the platform's bounce pool, for a device that cannot
+/// reach it or is forced to. Errors as the bounce pool's: NoBounceSlot when full, InvalidArgument
+/// above its largest mapping.
 [[nodiscard, gnu::noinline]] Result<DmaAddr> bounce_map_phys(const Device& dev, PhysAddr phys,
                                                              std::uint64_t size, Direction dir);
 /// The original buffer behind a bounce address of the device, or nullopt when `dma` is none.

@@ -12,6 +12,7 @@
 #include "dmakit/dma/bounce.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/scatterlist.h"
+#include "dmakit/swiotlb/swiotlb.h"
 
 namespace dmakit::dma::detail {
 
@@ -34,9 +35,15 @@ namespace dmakit::dma::detail {
   if (size == 0 || !is_valid_mapping_direction(dir) || !dev.memory().is_ram(phys, size))
       [[unlikely]]
     return bad_mapping(dev, phys, size, dir);
-  if (dev.may_bounce()) [[unlikely]]
-    return bounce_map_phys(dev, phys, size, dir);
   const DmaAddr dma = dev.phys_to_dma(phys);
+  if (dev.may_bounce()) [[unlikely]] {
+    // A negative bus offset can wrap a low buffer out of the bus's view: that bounces too.
+    const bool wrapped = dev.bus_offset() < 0 && dma.value() > phys.value();
+    if (dev.force_bounce() || wrapped || !dma_capable(dev, dma, size))
+      return bounce_map_phys(dev, phys, size, dir);
+    dev.swiotlb()->count_direct();
+    return dma;
+  }
   if (!dma_capable(dev, dma, size)) [[unlikely]]
     return out_of_reach(dev, dma, size);
   return dma;
