@@ -7,7 +7,9 @@
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"
+#include "dmakit/dma/iommu_ops.h"
 #include "dmakit/dma/mapping_tracker.h"
+#include "dmakit/iommu/iommu.h"
 #include "dmakit/swiotlb/swiotlb.h"
 
 namespace dmakit::dma {
@@ -61,6 +63,15 @@ Device::~Device() {
   // The region goes back to the machine with the device; its bytes are gone with it.
   if (declared_ != nullptr) (void)machine().device_memory().remove(declared_->region().range.start);
   platform_.remove_device(this);
+}
+
+void Device::attach(iommu::Domain* domain) {
+  domain_ = domain;
+  const bool translated = domain != nullptr && domain->config().kind != iommu::DomainKind::Identity;
+  if (translated)
+    ops_ = &IommuOps::instance();
+  else if (ops_ == &IommuOps::instance())
+    ops_ = nullptr;
 }
 
 void Device::set_tracker(MappingTracker* tracker) {

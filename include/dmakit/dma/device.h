@@ -19,6 +19,10 @@ namespace dmakit::swiotlb {
 class Swiotlb;
 }  // namespace dmakit::swiotlb
 
+namespace dmakit::iommu {
+class Domain;
+}  // namespace dmakit::iommu
+
 namespace dmakit::dma {
 
 class DeclaredMemory;
@@ -104,6 +108,13 @@ class Device {
     if (!has_bounced()) bounced_.store(true, std::memory_order_relaxed);
   }
 
+  /// Puts the device behind an IOMMU, in `domain` (null: no IOMMU). A DMA or unmanaged domain gives
+  /// it the IOMMU's DMA ops; an identity domain leaves it on the direct path (passthrough, seed
+  /// 000: some devices do better on their own). Every access the device makes goes through the
+  /// domain's translation from then on (dma/bus_access.h).
+  void attach(iommu::Domain* domain);
+  [[nodiscard]] iommu::Domain* domain() const { return domain_; }
+
   /// Per-device DMA operations (seed 004's override); null maps directly. The ops must outlive
   /// their use by this device.
   void set_ops(DmaOps* ops) { ops_ = ops; }
@@ -151,6 +162,7 @@ class Device {
   bool may_bounce_ = false;
   mutable std::atomic<bool> bounced_{false};
   DmaOps* ops_ = nullptr;
+  iommu::Domain* domain_ = nullptr;
   MappingObserver* observer_ = nullptr;
   MappingTracker* tracker_ = nullptr;
   std::unique_ptr<DeclaredMemory> declared_;
