@@ -14,7 +14,8 @@ std::span<const Suite> suites() {
        register_mask_benchmarks, ""},
       {"map",
        "single-page map+unmap: no ops (inline direct) vs a trivial ops table vs the full dispatch, "
-       "1 and 2 threads (--mode direct)",
+       "1 and 2 threads (--mode direct); a device behind an IOMMU vs no ops (--mode iommu-strict, "
+       "iommu-lazy, passthrough)",
        register_map_benchmarks, "direct"},
       {"bounce",
        "map+unmap through bounce buffers (64 B - 256 KiB, TO_DEVICE and FROM_DEVICE) vs memcpy of "

@@ -52,8 +52,10 @@ std::vector<Comparison> register_buddy_benchmarks(const BenchOptions& options);
 /// tight-mask failures under next-fit and top-down search. Uses its own machines.
 std::vector<Comparison> register_mask_benchmarks(const BenchOptions& options);
 
-/// The mapping suite, mode "direct": map+unmap pairs with no ops, through a trivial ops table and
-/// through the full dispatch, one and two threads. Throws ConfigError for another mode.
+/// The mapping suite. Mode "direct": map+unmap pairs with no ops, through a trivial ops table and
+/// through the full dispatch, one and two threads. Modes "iommu-strict", "iommu-lazy" and
+/// "passthrough": the same pairs for a device in an IOMMU domain of that kind against no ops.
+/// Throws ConfigError for another mode.
 std::vector<Comparison> register_map_benchmarks(const BenchOptions& options);
 
 /// The bounce suite: map+unmap pairs of 64 B to 256 KiB through bounce buffers, TO_DEVICE (one

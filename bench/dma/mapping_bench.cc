@@ -2,7 +2,9 @@
 // What per-device DMA ops cost (seed 004): single-page map+unmap pairs for a device with no ops
 // (the inline direct path), the same through a trivial ops table (DirectOps: one indirect call),
 // and through the full dispatch (map_single's CPU-pointer translation, the ops, and an attached
-// no-op observer, the least a checker or tracer adds), one and two threads.
+// no-op observer, the least a checker or tracer adds), one and two threads. The iommu-strict,
+// iommu-lazy and passthrough modes measure the same pairs for a device in an IOMMU domain of that
+// kind against the inline direct path.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -12,6 +14,7 @@
 #include "dmakit/dma/direct_ops.h"
 #include "dmakit/dma/mapping.h"
 #include "dmakit/dma/platform.h"
+#include "dmakit/iommu/iommu.h"
 
 namespace dmakit::bench {
 namespace {
@@ -19,18 +22,24 @@ namespace {
 struct MapBench {
   machine::Machine machine;
   dma::Platform platform{machine};
+  iommu::Iommu iommu{machine, {}};
   dma::DirectOps ops;
   dma::MappingObserver quiet;
   dma::Device plain{platform, "plain"};
   dma::Device with_ops{platform, "with-ops"};
   dma::Device observed{platform, "observed"};
+  dma::Device behind_iommu{platform, "behind-iommu"};
   machine::Page* page;
 
-  explicit MapBench(const machine::MachineConfig& config) : machine(config) {
+  MapBench(const machine::MachineConfig& config, const std::string& mode) : machine(config) {
     with_ops.set_ops(&ops);
     observed.set_ops(&ops);
     observed.set_observer(&quiet);
     page = machine.page_allocator().alloc_pages(machine::kGfpDma32, 0).value();
+    iommu::DomainConfig domain;
+    if (mode == "iommu-strict") domain.policy = iommu::InvalidationPolicy::Strict;
+    if (mode == "passthrough") domain.kind = iommu::DomainKind::Identity;
+    behind_iommu.attach(&iommu.create_domain(domain));
   }
 };
 
@@ -57,6 +66,10 @@ void BM_Map_TrivialOps(benchmark::State& state) {
   map_page_pairs(state, bench_state()->with_ops, bench_state()->page);
 }
 
+void BM_Map_Iommu(benchmark::State& state) {
+  map_page_pairs(state, bench_state()->behind_iommu, bench_state()->page);
+}
+
 void BM_Map_FullDispatch(benchmark::State& state) {
   MapBench& b = *bench_state();
   const std::byte* cpu = b.machine.page_address(b.page) + 64;
@@ -71,20 +84,30 @@ void BM_Map_FullDispatch(benchmark::State& state) {
 }  // namespace
 
 std::vector<Comparison> register_map_benchmarks(const BenchOptions& options) {
-  if (options.mode != "direct")
+  const std::string& mode = options.mode;
+  if (mode != "direct" && mode != "iommu-strict" && mode != "iommu-lazy" && mode != "passthrough")
     throw ConfigError("bench.mode",
-                      fmt::format("'{}': the map suite has mode direct", options.mode));
-  bench_state() = std::make_unique<MapBench>(options.machine);
+                      fmt::format("'{}': the map suite has modes direct, iommu-strict, iommu-lazy "
+                                  "and passthrough",
+                                  mode));
+  bench_state() = std::make_unique<MapBench>(options.machine, mode);
   std::vector<Comparison> comparisons;
   for (const int threads : {1, 2}) {
+    const std::string suffix = fmt::format("/real_time/threads:{}", threads);
     benchmark::RegisterBenchmark("BM_Map_NoOps", BM_Map_NoOps)->Threads(threads)->UseRealTime();
+    if (mode != "direct") {
+      // The device behind the IOMMU against the inline direct path of the same run.
+      benchmark::RegisterBenchmark("BM_Map_Iommu", BM_Map_Iommu)->Threads(threads)->UseRealTime();
+      comparisons.push_back(
+          {"BM_Map_Iommu" + suffix, "BM_Map_NoOps" + suffix, /*headline=*/threads == 1});
+      continue;
+    }
     benchmark::RegisterBenchmark("BM_Map_TrivialOps", BM_Map_TrivialOps)
         ->Threads(threads)
         ->UseRealTime();
     benchmark::RegisterBenchmark("BM_Map_FullDispatch", BM_Map_FullDispatch)
         ->Threads(threads)
         ->UseRealTime();
-    const std::string suffix = fmt::format("/real_time/threads:{}", threads);
     comparisons.push_back(
         {"BM_Map_TrivialOps" + suffix, "BM_Map_NoOps" + suffix, /*headline=*/threads == 1});
     comparisons.push_back({"BM_Map_FullDispatch" + suffix, "BM_Map_NoOps" + suffix});

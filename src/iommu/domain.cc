@@ -199,16 +199,15 @@ void Domain::queue(std::uint64_t pfn, std::uint64_t pages) {
 
 std::size_t Domain::reap_locked(FlushShard& shard) {
   const std::uint64_t finished = flush_finished_.load(std::memory_order_acquire);
-  const std::uint64_t now = iommu_.now_ns();
   auto& e = shard.entries;
-  const auto done = std::partition(e.begin(), e.end(),
-                                   [&](const Queued& q) { return q.flush_count >= finished; });
-  for (auto it = done; it != e.end(); ++it) {
-    (void)iova_.free(it->pfn, it->pages);
-    exposure_ns_.add(now - it->queued_ns);
+  if (e.empty() || e.front().flush_count >= finished) return e.size();  // nothing flushed yet
+  const std::uint64_t now = iommu_.now_ns();
+  while (!e.empty() && e.front().flush_count < finished) {
+    (void)iova_.free(e.front().pfn, e.front().pages);
+    exposure_ns_.add(now - e.front().queued_ns);
     queued_now_.fetch_sub(1, std::memory_order_relaxed);
+    e.pop_front();
   }
-  e.erase(done, e.end());
   return e.size();
 }
 

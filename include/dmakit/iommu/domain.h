@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -133,7 +134,7 @@ class Domain {
   };
   struct alignas(64) FlushShard {
     std::mutex lock;
-    std::vector<Queued> entries;  ///< guarded by lock
+    std::deque<Queued> entries;  ///< guarded by lock; in queueing order, so flush counts ascend
   };
 
   [[nodiscard]] Status unmanaged_only() const;
