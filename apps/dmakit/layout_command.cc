@@ -109,6 +109,61 @@ void print_swiotlb(const Machine& m, const swiotlb::Swiotlb* tlb) {
              s.failures);
 }
 
+// The devices attached to `domain`.
+std::vector<std::string> devices_in(const dma::Platform& platform, const iommu::Domain* domain) {
+  std::vector<std::string> names;
+  for (const dma::Device* d : platform.devices()) {
+    if (d->domain() == domain) names.push_back(d->name());
+  }
+  return names;
+}
+
+nlohmann::json iommus_json(const dma::Platform& platform) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& unit : platform.iommus()) {
+    nlohmann::json domains = nlohmann::json::array();
+    for (const iommu::Domain* d : unit->domains()) {
+      const iommu::DomainStats s = d->stats();
+      domains.push_back({{"id", d->id()},
+                         {"kind", iommu::domain_kind_name(d->config().kind)},
+                         {"guest", d->config().guest},
+                         {"policy", iommu::policy_name(d->config().policy)},
+                         {"devices", devices_in(platform, d)},
+                         {"page_table_bytes", s.page_table.table_bytes},
+                         {"mapped_bytes", s.page_table.mapped_bytes},
+                         {"live_iovas", s.iova.live_ranges}});
+    }
+    const iommu::IommuConfig& c = unit->config();
+    out.push_back({{"name", unit->name()},
+                   {"levels", c.page_table.levels},
+                   {"iova_bits", c.page_table.iova_bits()},
+                   {"iotlb_entries", c.iotlb.entries},
+                   {"iotlb_ways", c.iotlb.ways},
+                   {"faults", unit->faults().count()},
+                   {"domains", domains}});
+  }
+  return out;
+}
+
+void print_iommus(const dma::Platform& platform) {
+  for (const auto& unit : platform.iommus()) {
+    const iommu::IommuConfig& c = unit->config();
+    fmt::print(
+        "\niommu {}: {}-level page tables ({}-bit IOVA), IOTLB {} entries {}-way, {} faults\n",
+        unit->name(), c.page_table.levels, c.page_table.iova_bits(), c.iotlb.entries, c.iotlb.ways,
+        unit->faults().count());
+    for (const iommu::Domain* d : unit->domains()) {
+      const iommu::DomainStats s = d->stats();
+      std::string names;
+      for (const std::string& n : devices_in(platform, d)) names += (names.empty() ? "" : ", ") + n;
+      fmt::print("  domain {} {}{} ({}): {}; page tables {}\n", d->id(),
+                 iommu::domain_kind_name(d->config().kind), d->config().guest ? " guest" : "",
+                 iommu::policy_name(d->config().policy), names.empty() ? "no devices" : names,
+                 format_size(s.page_table.table_bytes));
+    }
+  }
+}
+
 int mask_bits(std::uint64_t mask) { return mask == ~std::uint64_t{0} ? 64 : std::bit_width(mask); }
 
 std::string flags_text(unsigned flags) {
@@ -202,6 +257,7 @@ nlohmann::json layout_json(const dma::Platform& platform) {
             {"nodes", nodes},
             {"mask_pool", mask_pool_json(m, platform.mask_allocator())},
             {"swiotlb", swiotlb_json(m, platform.swiotlb())},
+            {"iommus", iommus_json(platform)},
             {"devices", devices_json(platform)},
             {"vmalloc", {{"window_bytes", m.config().vmalloc_size}}}}}};
 }
@@ -268,6 +324,7 @@ void print_layout(const dma::Platform& platform) {
   }
   print_mask_pool(m, platform.mask_allocator());
   print_swiotlb(m, platform.swiotlb());
+  print_iommus(platform);
   print_devices(platform);
   fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
 }
@@ -283,7 +340,7 @@ void add_layout_command(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("layout", "print the machine: memory map, nodes, zones, free pages");
   cmd->add_option("--config", options->config,
-                  "YAML file with a 'machine:' section and optionally 'devices:'")
+                  "YAML file with a 'machine:' section and optionally 'iommus:' and 'devices:'")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
@@ -292,7 +349,11 @@ void add_layout_command(CLI::App& app) {
                                               : machine::load_machine_config(options->config);
     Machine m(config);
     dma::Platform platform(m);
-    if (!options->config.empty()) platform.add_devices(dma::load_device_configs(options->config));
+    if (!options->config.empty()) {
+      for (const iommu::IommuConfig& c : dma::load_iommu_configs(options->config))
+        platform.add_iommu(c);
+      platform.add_devices(dma::load_device_configs(options->config));
+    }
     if (options->json)
       fmt::print("{}\n", layout_json(platform).dump(2));
     else

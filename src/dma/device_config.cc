@@ -46,7 +46,7 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
   reject_unknown_keys(d, field,
                       {"name", "parent", "dma_mask", "coherent_mask", "bus_dma_limit", "bus_offset",
                        "node", "max_segment_size", "segment_boundary", "min_align_mask",
-                       "force_bounce", "declared_memory"});
+                       "force_bounce", "declared_memory", "iommu"});
   DeviceConfig c;
   if (!d["name"]) throw ConfigError(field + ".name", "every device needs a name");
   c.name = d["name"].as<std::string>();
@@ -67,6 +67,38 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
     c.min_align_mask = size_of(d["min_align_mask"], field + ".min_align_mask");
   if (d["force_bounce"])
     c.force_bounce = machine::yaml::bool_of(d["force_bounce"], field + ".force_bounce");
+  if (const YAML::Node io = d["iommu"]) {
+    const std::string f = field + ".iommu";
+    reject_unknown_keys(io, f, {"name", "domain", "policy", "share"});
+    DeviceIommuConfig c_io;
+    if (!io["name"]) throw ConfigError(f + ".name", "names the IOMMU the device sits behind");
+    c_io.iommu = io["name"].as<std::string>();
+    if (io["share"]) c_io.share = io["share"].as<std::string>();
+    if (const YAML::Node kind = io["domain"]) {
+      const std::string k = kind.as<std::string>();
+      if (k == "dma") {
+        c_io.domain.kind = iommu::DomainKind::Dma;
+      } else if (k == "guest") {
+        c_io.domain.guest = true;
+      } else if (k == "identity" || k == "passthrough") {
+        c_io.domain.kind = iommu::DomainKind::Identity;
+      } else {
+        throw ConfigError(f + ".domain", fmt::format("'{}' is not dma, guest or passthrough", k));
+      }
+    }
+    if (const YAML::Node policy = io["policy"]) {
+      const std::string p = policy.as<std::string>();
+      if (p == "strict")
+        c_io.domain.policy = iommu::InvalidationPolicy::Strict;
+      else if (p == "deferred" || p == "lazy")
+        c_io.domain.policy = iommu::InvalidationPolicy::Deferred;
+      else if (p == "none")
+        c_io.domain.policy = iommu::InvalidationPolicy::None;
+      else
+        throw ConfigError(f + ".policy", fmt::format("'{}' is not strict, deferred or none", p));
+    }
+    c.iommu = c_io;
+  }
   if (const YAML::Node m = d["declared_memory"]) {
     const std::string mf = field + ".declared_memory";
     reject_unknown_keys(m, mf, {"bus_addr", "device_addr", "size", "flags"});
@@ -102,6 +134,40 @@ std::vector<DeviceConfig> parse_device_configs(const std::string& yaml_text) {
 
 std::vector<DeviceConfig> load_device_configs(const std::string& path) {
   return parse_device_configs(machine::yaml::read_file(path));
+}
+
+std::vector<iommu::IommuConfig> parse_iommu_configs(const std::string& yaml_text) {
+  const YAML::Node root = machine::yaml::load(yaml_text);
+  std::vector<iommu::IommuConfig> iommus;
+  if (!root.IsMap() || !root["iommus"]) return iommus;
+  const YAML::Node list = root["iommus"];
+  if (!list.IsSequence()) throw ConfigError("iommus", "expected a list of IOMMUs");
+  try {
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string field = fmt::format("iommus[{}]", i);
+      const YAML::Node n = list[i];
+      reject_unknown_keys(n, field, {"name", "levels", "large_pages", "iotlb"});
+      iommu::IommuConfig c;
+      if (!n["name"]) throw ConfigError(field + ".name", "every IOMMU needs a name");
+      c.name = n["name"].as<std::string>();
+      if (n["levels"]) c.page_table.levels = unsigned_of(n["levels"], field + ".levels");
+      if (n["large_pages"] && !machine::yaml::bool_of(n["large_pages"], field + ".large_pages"))
+        c.page_table.page_sizes = kPageSize;
+      if (const YAML::Node tlb = n["iotlb"]) {
+        reject_unknown_keys(tlb, field + ".iotlb", {"entries", "ways"});
+        if (tlb["entries"]) c.iotlb.entries = unsigned_of(tlb["entries"], field + ".iotlb.entries");
+        if (tlb["ways"]) c.iotlb.ways = unsigned_of(tlb["ways"], field + ".iotlb.ways");
+      }
+      iommus.push_back(c);
+    }
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("iommus", fmt::format("malformed value: {}", e.what()));
+  }
+  return iommus;
+}
+
+std::vector<iommu::IommuConfig> load_iommu_configs(const std::string& path) {
+  return parse_iommu_configs(machine::yaml::read_file(path));
 }
 
 }  // namespace dmakit::dma

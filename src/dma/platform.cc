@@ -30,6 +30,20 @@ Device* Platform::find_device(const std::string& name) const {
   return nullptr;
 }
 
+iommu::Iommu& Platform::add_iommu(const iommu::IommuConfig& config) {
+  if (find_iommu(config.name) != nullptr)
+    throw ConfigError("iommus.name", fmt::format("'{}' is already an IOMMU", config.name));
+  iommus_.push_back(std::make_unique<iommu::Iommu>(machine_, config));
+  return *iommus_.back();
+}
+
+iommu::Iommu* Platform::find_iommu(const std::string& name) const {
+  for (const auto& i : iommus_) {
+    if (i->name() == name) return i.get();
+  }
+  return nullptr;
+}
+
 void Platform::add_devices(const std::vector<DeviceConfig>& configs) {
   for (std::size_t i = 0; i < configs.size(); ++i) {
     const DeviceConfig& c = configs[i];
@@ -44,6 +58,22 @@ void Platform::add_devices(const std::vector<DeviceConfig>& configs) {
     auto setup = [&](const Status& status, const std::string& key) {
       if (!status) throw ConfigError(field + "." + key, status.error().message);
     };
+    if (c.iommu) {
+      const DeviceIommuConfig& io = *c.iommu;
+      iommu::Iommu* unit = find_iommu(io.iommu);
+      if (unit == nullptr)
+        throw ConfigError(field + ".iommu.name", fmt::format("'{}' is not an IOMMU", io.iommu));
+      if (!io.share.empty()) {
+        const Device* peer = find_device(io.share);
+        if (peer == nullptr || peer->domain() == nullptr || &peer->domain()->iommu() != unit)
+          throw ConfigError(
+              field + ".iommu.share",
+              fmt::format("'{}' is no device listed before behind {}", io.share, io.iommu));
+        dev->attach(peer->domain());
+      } else {
+        dev->attach(&unit->create_domain(io.domain));
+      }
+    }
     if (c.bus_dma_limit_bits) dev->set_bus_dma_limit(dma_bit_mask(*c.bus_dma_limit_bits));
     dev->set_bus_offset(c.bus_offset);
     setup(dev->set_dma_mask(dma_bit_mask(c.dma_mask_bits)), "dma_mask");

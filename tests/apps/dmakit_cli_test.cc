@@ -191,6 +191,31 @@ TEST(DmakitBench, BounceHeadlineIsToDeviceThroughputAgainstMemcpyAt64KiB) {
               copy["ns_per_op"].get<double>() / bounce["ns_per_op"].get<double>(), 1e-9);
 }
 
+TEST(DmakitLayout, ListsIommusTheirDomainsAndDevices) {
+  const Output out =
+      run(std::string("layout --json --config ") + DMAKIT_SOURCE_DIR + "/configs/iommu.yaml");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text)["machine"];
+  ASSERT_EQ(j["iommus"].size(), 2u);
+  const auto& dmar = j["iommus"][0];
+  EXPECT_EQ(dmar["name"], "dmar0");
+  ASSERT_EQ(dmar["domains"].size(), 2u);
+  EXPECT_EQ(dmar["domains"][0]["devices"], nlohmann::json::array({"nic32", "nic32b"}));
+  EXPECT_EQ(dmar["domains"][0]["policy"], "strict");
+  EXPECT_EQ(dmar["domains"][1]["kind"], "identity");
+  const auto& smmu = j["iommus"][1];
+  EXPECT_EQ(smmu["iova_bits"], 39);
+  EXPECT_EQ(smmu["domains"][0]["guest"], true);
+}
+
+TEST(DmakitLayout, AnUnknownIommuIsAConfigError) {
+  const std::string path = ::testing::TempDir() + "/bad_iommu.yaml";
+  std::ofstream(path) << "machine: {}\ndevices:\n  - {name: d, iommu: {name: nosuch}}\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.text.find("devices[0].iommu.name"), std::string::npos) << out.text;
+}
+
 TEST(DmakitBench, UnknownSuiteIsAnError) {
   const Output out = run("bench nosuch");
   EXPECT_NE(out.exit_code, 0);

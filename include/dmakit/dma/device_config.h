@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dmakit/core/addr.h"
+#include "dmakit/iommu/iommu.h"
 
 namespace dmakit::dma {
 
@@ -17,6 +18,13 @@ struct DeclaredMemoryConfig {
   DmaAddr device_addr;
   std::uint64_t size = 0;
   unsigned flags = 0;  ///< DeclareFlags
+};
+
+/// Where a device sits behind an IOMMU.
+struct DeviceIommuConfig {
+  std::string iommu;  ///< an IOMMU of the `iommus:` list
+  iommu::DomainConfig domain;
+  std::string share;  ///< a device listed earlier whose domain this one joins; empty: its own
 };
 
 struct DeviceConfig {
@@ -32,11 +40,17 @@ struct DeviceConfig {
   std::uint64_t min_align_mask = 0;
   std::optional<bool> force_bounce;  ///< defaults to the bounce pool's force setting
   std::optional<DeclaredMemoryConfig> declared_memory;
+  std::optional<DeviceIommuConfig> iommu;
 };
 
 /// The `devices:` list of a YAML document (empty when there is none). Throws ConfigError naming the
 /// key ("devices[2].dma_mask") on anything unknown or malformed.
 std::vector<DeviceConfig> parse_device_configs(const std::string& yaml_text);
 std::vector<DeviceConfig> load_device_configs(const std::string& path);
+
+/// The `iommus:` list of a YAML document (empty when there is none), each key documented in
+/// configs/iommu.yaml. Throws ConfigError naming the key ("iommus[0].levels").
+std::vector<iommu::IommuConfig> parse_iommu_configs(const std::string& yaml_text);
+std::vector<iommu::IommuConfig> load_iommu_configs(const std::string& path);
 
 }  // namespace dmakit::dma

@@ -9,6 +9,7 @@
 
 #include "dmakit/alloc/mask_allocator.h"
 #include "dmakit/dma/device_config.h"
+#include "dmakit/iommu/iommu.h"
 #include "dmakit/machine/machine.h"
 #include "dmakit/swiotlb/swiotlb.h"
 
@@ -36,6 +37,12 @@ class Platform {
   /// The devices created on this platform, in creation order.
   [[nodiscard]] const std::vector<Device*>& devices() const { return devices_; }
 
+  /// Creates, and owns, an IOMMU of the machine (seed 004: there may be several, of different
+  /// types). Throws ConfigError for a type that cannot work or a name already taken.
+  iommu::Iommu& add_iommu(const iommu::IommuConfig& config);
+  [[nodiscard]] iommu::Iommu* find_iommu(const std::string& name) const;
+  [[nodiscard]] const std::vector<std::unique_ptr<iommu::Iommu>>& iommus() const { return iommus_; }
+
   /// Creates, and owns, the devices a configuration describes, in order (a parent before its
   /// children), with their masks, limits and declared memory. Throws ConfigError naming the device
   /// and the field ("devices[1].parent") on anything that cannot be set up.
@@ -51,6 +58,7 @@ class Platform {
   machine::Machine& machine_;
   std::unique_ptr<alloc::MaskAllocator> mask_;
   std::unique_ptr<swiotlb::Swiotlb> swiotlb_;
+  std::vector<std::unique_ptr<iommu::Iommu>> iommus_;
   std::vector<Device*> devices_;
   std::vector<std::unique_ptr<Device>> owned_;  ///< destroyed before devices_ (they unlist)
 };
