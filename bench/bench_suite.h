@@ -24,11 +24,12 @@ struct Comparison {
   bool throughput = false;
 };
 
-/// What `dmakit bench` passes to a suite: the machine to run on (for suites that use one) and a
-/// mode (for suites that have several; empty otherwise).
+/// What `dmakit bench` passes to a suite: the machine to run on (for suites that use one), a mode
+/// (for suites that have several; empty otherwise) and the thread count of multi-threaded runs.
 struct BenchOptions {
   machine::MachineConfig machine;
   std::string mode;
+  int threads = 2;  ///< the thread count of multi-threaded runs, besides one thread
 };
 
 struct Suite {

@@ -75,6 +75,7 @@ struct Options {
   bool json = false;
   double min_time = 0.2;
   int repetitions = 3;
+  int threads = 2;
 };
 
 int run_suite(const Options& options) {
@@ -91,7 +92,7 @@ int run_suite(const Options& options) {
   const std::vector<bench::Comparison> comparisons = it->register_benchmarks(
       {options.config.empty() ? machine::MachineConfig{}
                               : machine::load_machine_config(options.config),
-       options.mode.empty() ? it->default_mode : options.mode});
+       options.mode.empty() ? it->default_mode : options.mode, options.threads});
   std::vector<std::string> args = {"dmakit",
                                    fmt::format("--benchmark_min_time={}", options.min_time),
                                    fmt::format("--benchmark_repetitions={}", options.repetitions)};
@@ -175,7 +176,11 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("name", options->suite, "suite to run")->required();
   cmd->add_option("--config", options->config, "YAML file with the 'machine:' to run on")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--mode", options->mode, "the suite's mode (map: direct)");
+  cmd->add_option("--mode", options->mode,
+                  "the suite's mode (map: direct, iommu-strict, iommu-lazy, passthrough)");
+  cmd->add_option("--threads", options->threads,
+                  "threads of the multi-threaded runs, besides one (map, buddy, iova; default 2)")
+      ->check(CLI::Range(2, 64));
   cmd->add_flag("--json", options->json, "print one JSON object with results and ratio");
   cmd->add_option("--min-time", options->min_time, "seconds each benchmark runs at least")
       ->check(CLI::PositiveNumber);

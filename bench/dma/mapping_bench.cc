@@ -92,7 +92,7 @@ std::vector<Comparison> register_map_benchmarks(const BenchOptions& options) {
                                   mode));
   bench_state() = std::make_unique<MapBench>(options.machine, mode);
   std::vector<Comparison> comparisons;
-  for (const int threads : {1, 2}) {
+  for (const int threads : {1, options.threads}) {
     const std::string suffix = fmt::format("/real_time/threads:{}", threads);
     benchmark::RegisterBenchmark("BM_Map_NoOps", BM_Map_NoOps)->Threads(threads)->UseRealTime();
     if (mode != "direct") {

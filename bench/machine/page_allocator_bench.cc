@@ -62,7 +62,7 @@ std::vector<Comparison> register_buddy_benchmarks(const BenchOptions& options) {
   std::vector<Comparison> comparisons;
   // Built before any timed thread starts.
   bench_machine_slot() = std::make_unique<machine::Machine>(options.machine);
-  for (const int threads : {1, 2}) {
+  for (const int threads : {1, options.threads}) {
     for (const unsigned order : {0u, 3u}) {
       const auto bytes = static_cast<std::int64_t>(kPageSize << order);
       benchmark::RegisterBenchmark("BM_PageAllocator_AllocFree", BM_PageAllocator_AllocFree)

@@ -142,15 +142,14 @@ Result<IovaAddr> Domain::map_dma(std::span<const PhysChunk> chunks,
 
 std::optional<std::uint64_t> Domain::dma_range_at(IovaAddr iova) const {
   if (iova.value() % granule() != 0) return std::nullopt;
-  const std::optional<IovaRange> r = iova_.find(iova_.pfn_of(iova));
-  if (!r || r->kind != IovaRangeKind::Allocated || r->pfn != iova_.pfn_of(iova))
-    return std::nullopt;
-  return r->pages() * granule();
+  const std::optional<std::uint64_t> pages = iova_.allocated_pages(iova_.pfn_of(iova));
+  if (!pages) return std::nullopt;
+  return *pages * granule();
 }
 
 Status Domain::unmap_dma(IovaAddr iova, std::uint64_t size) {
   const std::optional<std::uint64_t> range = dma_range_at(iova);
-  if (!range || size == 0 || size % granule() != 0 || size > *range)
+  if (!range || size != *range)
     return fail(Errc::InvalidArgument, "domain {}: [{:#x}, +{:#x}) is no DMA mapping", id_,
                 iova.value(), size);
   const std::uint64_t pfn = iova_.pfn_of(iova);
@@ -179,10 +178,11 @@ void Domain::queue(std::uint64_t pfn, std::uint64_t pages) {
     shard.entries.push_back(
         {pfn, pages, flush_started_.load(std::memory_order_acquire), iommu_.now_ns()});
     queued_.add();
-    queued_now_.fetch_add(1, std::memory_order_relaxed);
+    // Arm the timer only when it is not: a compare-exchange on every unmap would bounce the line.
     std::uint64_t unarmed = 0;
-    deadline_ns_.compare_exchange_strong(unarmed, iommu_.now_ns() + config_.flush_timeout_ns,
-                                         std::memory_order_relaxed);
+    if (deadline_ns_.load(std::memory_order_relaxed) == 0)
+      deadline_ns_.compare_exchange_strong(unarmed, iommu_.now_ns() + config_.flush_timeout_ns,
+                                           std::memory_order_relaxed);
   };
   {
     const std::scoped_lock guard(shard.lock);
@@ -205,7 +205,7 @@ std::size_t Domain::reap_locked(FlushShard& shard) {
   while (!e.empty() && e.front().flush_count < finished) {
     (void)iova_.free(e.front().pfn, e.front().pages);
     exposure_ns_.add(now - e.front().queued_ns);
-    queued_now_.fetch_sub(1, std::memory_order_relaxed);
+    reaped_.add();
     e.pop_front();
   }
   return e.size();
@@ -239,7 +239,7 @@ DomainStats Domain::stats() const {
   s.invalidations = invalidations_.value();
   s.flushes = flushes_.value();
   s.queued = queued_.value();
-  s.queued_now = queued_now_.load(std::memory_order_relaxed);
+  s.queued_now = s.queued - reaped_.value();
   s.exposure_ns = exposure_ns_.value();
   s.iova = iova_.stats();
   s.page_table = page_table_.stats();

@@ -190,6 +190,16 @@ Status IoPageTable::map(IovaAddr iova, PhysAddr phys, std::uint64_t size, Perm p
                 "physical range [{:#x}, +{:#x}) is not 4 KiB aligned or leaves {} address bits",
                 phys.value(), size, pte::kOutputBits);
   if (perm == Perm::None) return fail(Errc::InvalidArgument, "a mapping grants no access");
+  const std::uint64_t bits = pte::kPresent | pte::kLeaf |
+                             (allows(perm, Perm::Read) ? pte::kRead : 0) |
+                             (allows(perm, Perm::Write) ? pte::kWrite : 0);
+  if (size == kPageSize) {
+    // One leaf: its compare-exchange is the overlap check, so one walk does it all.
+    const Result<std::uint64_t> leaf = map_leaf(start, phys.value(), size, bits);
+    if (!leaf) return std::unexpected(leaf.error());
+    bytes_mapped_.add(size);
+    return {};
+  }
 
   std::optional<std::uint64_t> mapped;
   for_each_leaf(start, end, [&mapped](std::uint64_t&, unsigned, std::uint64_t base) {
@@ -200,9 +210,6 @@ Status IoPageTable::map(IovaAddr iova, PhysAddr phys, std::uint64_t size, Perm p
     return fail(Errc::Busy, "IOVA range [{:#x}, {:#x}) is already mapped at {:#x}", start, end,
                 std::max(*mapped, start));
 
-  const std::uint64_t bits = pte::kPresent | pte::kLeaf |
-                             (allows(perm, Perm::Read) ? pte::kRead : 0) |
-                             (allows(perm, Perm::Write) ? pte::kWrite : 0);
   for (std::uint64_t done = 0; done < size;) {
     const Result<std::uint64_t> step =
         map_leaf(start + done, phys.value() + done, size - done, bits);
@@ -212,7 +219,7 @@ Status IoPageTable::map(IovaAddr iova, PhysAddr phys, std::uint64_t size, Perm p
     }
     done += *step;
   }
-  mapped_bytes_.fetch_add(size, std::memory_order_relaxed);
+  bytes_mapped_.add(size);
   return {};
 }
 
@@ -232,6 +239,7 @@ Result<std::uint64_t> IoPageTable::unmap(IovaAddr iova, std::uint64_t size) {
   if (Status ok = check_range(iova.value(), size); !ok) return std::unexpected(ok.error());
   const std::uint64_t start = iova.value();
   const std::uint64_t end = start + size;
+  if (size == kPageSize) return unmap_page(start);
   std::optional<std::pair<std::uint64_t, std::uint64_t>> split;  // leaf IOVA and size
   for_each_leaf(start, end, [&](std::uint64_t&, unsigned level, std::uint64_t base) {
     if (base >= start && base + leaf_size(level) <= end) return true;
@@ -243,8 +251,28 @@ Result<std::uint64_t> IoPageTable::unmap(IovaAddr iova, std::uint64_t size) {
                 "unmapping [{:#x}, {:#x}) would split the {} leaf at IOVA {:#x}", start, end,
                 format_size(split->second), split->first);
   const std::uint64_t bytes = clear_leaves(start, end);
-  mapped_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+  bytes_unmapped_.add(bytes);
   return bytes;
+}
+
+Result<std::uint64_t> IoPageTable::unmap_page(std::uint64_t iova) {
+  // One walk: a large leaf on the way would be split; the 4 KiB leaf is cleared with one exchange.
+  std::uint64_t entry = Entry(root_).load(std::memory_order_acquire);
+  for (unsigned level = format_.levels; level-- > 0;) {
+    if ((entry & pte::kPresent) == 0) return 0;
+    std::uint64_t& slot = entries_of(entry)[index_of(iova, level)];
+    if (level == 0) {
+      if ((Entry(slot).exchange(0, std::memory_order_acq_rel) & pte::kPresent) == 0) return 0;
+      entries_written_.add();
+      bytes_unmapped_.add(kPageSize);
+      return kPageSize;
+    }
+    entry = Entry(slot).load(std::memory_order_acquire);
+    if ((entry & pte::kPresent) != 0 && is_leaf(entry))
+      return fail(Errc::InvalidArgument, "unmapping 4 KiB at {:#x} would split the {} leaf", iova,
+                  format_size(leaf_size(level)));
+  }
+  return 0;
 }
 
 std::optional<Translation> IoPageTable::translate(IovaAddr iova) const {
@@ -277,7 +305,7 @@ IoPageTableStats IoPageTable::stats() const {
   s.tables_allocated = tables_allocated_.value();
   s.tables = tables_.load(std::memory_order_relaxed);
   s.table_bytes = s.tables * kPageSize;
-  s.mapped_bytes = mapped_bytes_.load(std::memory_order_relaxed);
+  s.mapped_bytes = bytes_mapped_.value() - bytes_unmapped_.value();
   return s;
 }
 

@@ -398,6 +398,19 @@ Status IovaAllocator::free(std::uint64_t pfn, std::uint64_t pages) {
   return {};
 }
 
+std::optional<std::uint64_t> IovaAllocator::allocated_pages(std::uint64_t pfn) const {
+  if (caching_ && pfn < end_pfn_) {
+    if (const LiveMap::Entry* entry = live_->find(pfn, /*create=*/false); entry != nullptr) {
+      if (const std::uint8_t held = entry->load(std::memory_order_acquire); held != 0) return held;
+    }
+  }
+  const std::scoped_lock guard(tree_lock_);
+  const auto it = tree_.find(pfn);
+  if (it == tree_.end() || it->second.reserved || (caching_ && is_cacheable(it->second, pfn)))
+    return std::nullopt;
+  return it->second.requested;
+}
+
 std::optional<std::uint64_t> IovaAllocator::cache_get(unsigned order, std::uint64_t max_pfn) {
   CacheShard& shard = this_thread_shard();
   const std::scoped_lock guard(shard.lock);

@@ -108,7 +108,7 @@ class Domain {
   /// Unmaps an IOVA range from map_dma() (its start and size) and frees it as the policy says.
   /// InvalidArgument, with nothing changed, for anything else.
   [[nodiscard]] Status unmap_dma(IovaAddr iova, std::uint64_t size);
-  /// The size of the map_dma() range that starts at `iova`, or nullopt.
+  /// The IOVA size map_dma() was given for the range that starts at `iova`, or nullopt.
   [[nodiscard]] std::optional<std::uint64_t> dma_range_at(IovaAddr iova) const;
 
   /// The page table's translation of `iova` (no IOTLB involved).
@@ -168,7 +168,7 @@ class Domain {
   Counter flushes_;
   Counter queued_;
   Counter exposure_ns_;
-  std::atomic<std::uint64_t> queued_now_{0};
+  Counter reaped_;  ///< queued IOVAs given back after their flush
 };
 
 }  // namespace dmakit::iommu

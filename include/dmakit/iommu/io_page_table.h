@@ -136,6 +136,8 @@ class IoPageTable {
   /// `remaining`, or smaller where a table already sits.
   [[nodiscard]] Result<std::uint64_t> map_leaf(std::uint64_t iova, std::uint64_t phys,
                                                std::uint64_t remaining, std::uint64_t leaf_bits);
+  /// unmap() of one 4 KiB page, in one walk.
+  [[nodiscard]] Result<std::uint64_t> unmap_page(std::uint64_t iova);
   /// Clears every leaf inside [start, end); returns the bytes they mapped.
   std::uint64_t clear_leaves(std::uint64_t start, std::uint64_t end);
   [[nodiscard]] std::uint64_t* entries_of(std::uint64_t table_entry) const;
@@ -153,7 +155,10 @@ class IoPageTable {
   Counter entries_written_;
   Counter tables_allocated_;
   std::atomic<std::uint64_t> tables_{0};
-  std::atomic<std::uint64_t> mapped_bytes_{0};
+  // Mapped bytes are the difference of two sharded counters: one shared atomic would bounce its
+  // cache line between every pair of threads mapping in the table.
+  Counter bytes_mapped_;
+  Counter bytes_unmapped_;
 };
 
 }  // namespace dmakit::iommu

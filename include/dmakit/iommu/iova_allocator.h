@@ -138,6 +138,10 @@ class IovaAllocator {
 
   /// The range of the tree that holds `pfn`, if any.
   [[nodiscard]] std::optional<IovaRange> find(std::uint64_t pfn) const;
+  /// The pages alloc() was asked for when it handed out the range that starts at `pfn`, or nullopt
+  /// when no handed-out range starts there. Takes no shared lock for ranges of cached sizes, so an
+  /// unmap can validate its arguments before it changes anything.
+  [[nodiscard]] std::optional<std::uint64_t> allocated_pages(std::uint64_t pfn) const;
 
   /// Empties every cache and depot into the tree (as Linux's free_cpu_cached_iovas and
   /// free_global_cached_iovas for all CPUs).
