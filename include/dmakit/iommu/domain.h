@@ -11,7 +11,6 @@
 #include <mutex>
 #include <optional>
 #include <span>
-#include <vector>
 
 #include "dmakit/core/addr.h"
 #include "dmakit/core/result.h"
