@@ -38,7 +38,7 @@ bool is_bounce_address(const Device& dev, DmaAddr dma) {
 }
 
 std::optional<PhysAddr> bounced_original(const Device& dev, DmaAddr dma) {
-  if (!is_bounce_address(dev, dma)) return std::nullopt;
+  if (dev.swiotlb() == nullptr) return std::nullopt;
   const Result<PhysAddr> orig = dev.swiotlb()->original(dev.dma_to_phys(dma));
   return orig ? std::optional(*orig) : std::nullopt;
 }

@@ -12,14 +12,8 @@ namespace dmakit::dma {
 namespace {
 
 iommu::Perm perm_for(Direction dir) {
-  switch (dir) {
-    case Direction::ToDevice:
-      return iommu::Perm::Read;
-    case Direction::FromDevice:
-      return iommu::Perm::Write;
-    default:
-      return iommu::Perm::ReadWrite;
-  }
+  return (device_reads(dir) ? iommu::Perm::Read : iommu::Perm::None) |
+         (device_writes(dir) ? iommu::Perm::Write : iommu::Perm::None);
 }
 
 std::uint64_t align_up(std::uint64_t value, std::uint64_t granule) {
@@ -43,6 +37,14 @@ Status check_mapped(const Device& dev, DmaAddr addr, std::uint64_t size, Directi
     return fail(Errc::InvalidArgument, "{}: IOVA [{:#x}, +{:#x}) is not mapped", dev.name(),
                 addr.value(), size);
   return {};
+}
+
+// Maps one granule-aligned physical range in an IOVA range of its own.
+Result<IovaAddr> map_contiguous(iommu::Domain& d, PhysAddr phys, std::uint64_t len,
+                                iommu::Perm perm, std::uint64_t limit) {
+  const iommu::PhysChunk chunk{phys, len};
+  const std::uint64_t at = 0;
+  return d.map_dma({&chunk, 1}, {&at, 1}, len, perm, limit);
 }
 
 }  // namespace
@@ -86,7 +88,8 @@ Result<std::size_t> IommuOps::map_sg(Device& dev, std::span<ScatterEntry> sg, Di
   const std::uint64_t boundary = dev.segment_boundary_mask();
   std::vector<iommu::PhysChunk> chunks;
   std::vector<std::uint64_t> offsets;
-  std::vector<std::uint64_t> iova_lens;  // each entry's share of the range, padding included
+  std::vector<std::uint64_t> iova_lens;    // each entry's share of the range, padding included
+  std::vector<std::uint64_t> in_granules;  // each entry's offset in its first granule
   std::uint64_t iova_len = 0;
   for (const ScatterEntry& e : sg) {
     if (e.page == nullptr || !dev.memory().owns(e.page) || e.length == 0 ||
@@ -104,6 +107,7 @@ Result<std::size_t> IommuOps::map_sg(Device& dev, std::span<ScatterEntry> sg, Di
       iova_len += pad;
     }
     chunks.push_back({PhysAddr(phys - in_granule), len});
+    in_granules.push_back(in_granule);
     offsets.push_back(iova_len);
     iova_lens.push_back(len);
     iova_len += len;
@@ -112,31 +116,28 @@ Result<std::size_t> IommuOps::map_sg(Device& dev, std::span<ScatterEntry> sg, Di
       d.map_dma(chunks, offsets, iova_len, perm_for(dir), dev.streaming_limit());
   if (!base) return std::unexpected(base.error());
 
-  // Build the output segments in place (Linux's __finalise_sg).
+  // Build the output segments in place (Linux's __finalise_sg): segment k goes into entry k, which
+  // no later step reads the DMA fields of.
   const std::uint64_t max_len = dev.max_segment_size();
   std::uint64_t dma = base->value();
   std::uint64_t cur_len = 0;
   std::size_t count = 0;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> segments;  // address, length
   for (std::size_t i = 0; i < sg.size(); ++i) {
-    const std::uint64_t phys = chunks[i].phys.value();
-    const std::uint64_t in_granule =
-        dev.memory().page_to_phys(sg[i].page).value() + sg[i].offset - phys;
+    const std::uint64_t in_granule = in_granules[i];
     const std::uint64_t length = sg[i].length;
     if (cur_len != 0 && in_granule == 0 && (dma & boundary) != 0 && max_len - cur_len >= length) {
       cur_len += length;
-      segments.back().second = cur_len;
     } else {
       cur_len = length;
-      segments.emplace_back(dma + in_granule, cur_len);
-      ++count;
+      sg[count++].dma_address = DmaAddr(dma + in_granule);
     }
+    sg[count - 1].dma_length = static_cast<std::uint32_t>(cur_len);
     dma += iova_lens[i];
     if (length + in_granule < iova_lens[i]) cur_len = 0;  // ends inside its granule: no merging on
   }
-  for (std::size_t i = 0; i < sg.size(); ++i) {
-    sg[i].dma_address = i < count ? DmaAddr(segments[i].first) : DmaAddr{};
-    sg[i].dma_length = i < count ? static_cast<std::uint32_t>(segments[i].second) : 0;
+  for (std::size_t i = count; i < sg.size(); ++i) {
+    sg[i].dma_address = DmaAddr{};
+    sg[i].dma_length = 0;
   }
   return count;
 }
@@ -185,10 +186,8 @@ Result<std::byte*> IommuOps::alloc(Device& dev, std::uint64_t size, DmaAddr* han
   Result<machine::Page*> page = dev.machine().page_allocator().alloc_pages_exact(
       gfp | machine::kGfpZero, len, dev.numa_node());
   if (!page) return std::unexpected(page.error());
-  const iommu::PhysChunk chunk{dev.memory().page_to_phys(*page), len};
-  const std::uint64_t at = 0;
-  const Result<IovaAddr> iova =
-      d.map_dma({&chunk, 1}, {&at, 1}, len, iommu::Perm::ReadWrite, dev.coherent_limit());
+  const Result<IovaAddr> iova = map_contiguous(d, dev.memory().page_to_phys(*page), len,
+                                               iommu::Perm::ReadWrite, dev.coherent_limit());
   if (!iova) {
     (void)dev.machine().page_allocator().free_pages_exact(*page, len);
     return std::unexpected(iova.error());

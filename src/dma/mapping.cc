@@ -56,15 +56,14 @@ std::unexpected<Error> bad_unmap(const Device& dev, DmaAddr dma, std::uint64_t s
 
 namespace {
 
-void notify_unmap(const Device& dev, MappingKind kind, PhysAddr phys, DmaAddr dma,
-                  std::uint64_t size, Direction dir) {
-  if (MappingObserver* o = dev.observer()) o->on_unmap({&dev, kind, phys, dma, size, dir});
-}
-
-void notify_sync(const Device& dev, PhysAddr phys, DmaAddr dma, std::uint64_t size, Direction dir,
-                 bool for_device) {
-  if (MappingObserver* o = dev.observer())
-    o->on_sync({&dev, MappingKind::Single, phys, dma, size, dir}, for_device);
+// The physical address behind a live mapping's bus address, for observers: the ops' inverse, or the
+// direct path's (a bounced mapping's original). Only computed when an observer is attached.
+PhysAddr mapped_phys(const Device& dev, DmaAddr dma) {
+  if (DmaOps* ops = dev.ops()) {
+    std::byte* cpu = ops->dma_to_virt(dev, dma);
+    return cpu != nullptr ? dev.machine().virt_to_phys(cpu).value_or(PhysAddr{}) : PhysAddr{};
+  }
+  return detail::direct_mapped_phys(dev, dma);
 }
 
 PhysAddr entry_phys(const Device& dev, const ScatterEntry& e) {
@@ -186,37 +185,28 @@ Result<DmaAddr> map_single(Device& dev, const void* cpu, std::uint64_t size, Dir
 namespace {
 
 Status unmap(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, MappingKind kind) {
+  MappingObserver* o = dev.observer();
   if (DmaOps* ops = dev.ops()) {
-    if (MappingObserver* o = dev.observer()) {
-      std::byte* cpu = ops->dma_to_virt(dev, addr);
-      const Result<PhysAddr> phys =
-          cpu != nullptr ? dev.machine().virt_to_phys(cpu) : Result<PhysAddr>(PhysAddr{});
-      o->on_unmap({&dev, kind, phys.value_or(PhysAddr{}), addr, size, dir});
-    }
+    if (o != nullptr) o->on_unmap({&dev, kind, mapped_phys(dev, addr), addr, size, dir});
     return ops->unmap_page(dev, addr, size, dir);
   }
-  const PhysAddr phys = detail::direct_mapped_phys(dev, addr);
+  // Looked up before the unmap: a bounce mapping's original is gone with its slots.
+  const PhysAddr phys = o != nullptr ? mapped_phys(dev, addr) : PhysAddr{};
   if (Status ok = detail::direct_unmap(dev, addr, size, dir); !ok) return ok;
-  notify_unmap(dev, kind, phys, addr, size, dir);
+  if (o != nullptr) o->on_unmap({&dev, kind, phys, addr, size, dir});
   return {};
 }
 
 Status sync(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, bool for_device) {
-  if (DmaOps* ops = dev.ops()) {
-    Status ok = for_device ? ops->sync_single_for_device(dev, addr, size, dir)
-                           : ops->sync_single_for_cpu(dev, addr, size, dir);
-    if (ok) {
-      std::byte* cpu = ops->dma_to_virt(dev, addr);
-      notify_sync(
-          dev, cpu != nullptr ? dev.machine().virt_to_phys(cpu).value_or(PhysAddr{}) : PhysAddr{},
-          addr, size, dir, for_device);
-    }
-    return ok;
-  }
   // Memory is coherent on the simulated machine: a direct sync moves no bytes unless the mapping
   // bounced, but the buffer's owner changes, which observers track.
-  if (Status ok = detail::direct_sync(dev, addr, size, dir, for_device); !ok) return ok;
-  notify_sync(dev, detail::direct_mapped_phys(dev, addr), addr, size, dir, for_device);
+  DmaOps* ops = dev.ops();
+  const Status ok = ops == nullptr ? detail::direct_sync(dev, addr, size, dir, for_device)
+                    : for_device   ? ops->sync_single_for_device(dev, addr, size, dir)
+                                   : ops->sync_single_for_cpu(dev, addr, size, dir);
+  if (!ok) return ok;
+  if (MappingObserver* o = dev.observer())
+    o->on_sync({&dev, MappingKind::Single, mapped_phys(dev, addr), addr, size, dir}, for_device);
   return {};
 }
 

@@ -239,6 +239,12 @@ IovaAllocator::CacheShard& IovaAllocator::this_thread_shard() const {
   return shards_[this_thread_slot() % shard_count_];
 }
 
+bool IovaAllocator::is_uncached_allocation(Tree::const_iterator it, std::uint64_t pfn) const {
+  // Ranges of cached sizes are checked against the live map instead: in the tree they may also be
+  // ranges a magazine holds.
+  return it != tree_.end() && !it->second.reserved && !(caching_ && is_cacheable(it->second, pfn));
+}
+
 bool IovaAllocator::is_cacheable(const Node& node, std::uint64_t pfn) {
   return node.size_aligned && node.end_pfn - pfn <= kMaxCachedPages;
 }
@@ -384,7 +390,7 @@ Status IovaAllocator::free(std::uint64_t pfn, std::uint64_t pages) {
   {
     const std::scoped_lock guard(tree_lock_);
     const Tree::iterator it = tree_.find(pfn);
-    if (it == tree_.end() || it->second.reserved || (caching_ && is_cacheable(it->second, pfn)))
+    if (!is_uncached_allocation(it, pfn))
       return fail(Errc::InvalidArgument,
                   "pfn {:#x} starts no allocated IOVA range (double free or reserved?)", pfn);
     if (it->second.requested != pages)
@@ -406,8 +412,7 @@ std::optional<std::uint64_t> IovaAllocator::allocated_pages(std::uint64_t pfn) c
   }
   const std::scoped_lock guard(tree_lock_);
   const auto it = tree_.find(pfn);
-  if (it == tree_.end() || it->second.reserved || (caching_ && is_cacheable(it->second, pfn)))
-    return std::nullopt;
+  if (!is_uncached_allocation(it, pfn)) return std::nullopt;
   return it->second.requested;
 }
 

@@ -16,14 +16,6 @@
 namespace dmakit::swiotlb {
 namespace {
 
-bool copies_in_for_device(Direction dir) {
-  return dir == Direction::ToDevice || dir == Direction::Bidirectional;
-}
-
-bool copies_out_for_cpu(Direction dir) {
-  return dir == Direction::FromDevice || dir == Direction::Bidirectional;
-}
-
 [[gnu::cold, gnu::noinline]] std::unexpected<Error> bad_direction(Direction dir) {
   return fail(Errc::InvalidArgument, "direction {} is not a mapping direction",
               static_cast<unsigned>(dir));
@@ -150,7 +142,7 @@ Status Swiotlb::unmap(PhysAddr bounce, std::uint64_t size, Direction dir, bool s
     return fail(Errc::InvalidArgument, "{:#x} +{:#x} is not a live bounce mapping{}",
                 bounce.value(), size,
                 m && m->start ? fmt::format(" (it maps {} bytes)", m->remaining) : "");
-  if (!skip_copy && copies_out_for_cpu(dir)) {
+  if (!skip_copy && device_writes(dir)) {
     copy(m->orig, bounce, size);
     bytes_from_device_.add(size);
   }
@@ -173,26 +165,17 @@ Result<BounceMapping> find_range(const BouncePool* pool, PhysAddr bounce, std::u
 
 }  // namespace
 
-Status Swiotlb::sync_for_cpu(PhysAddr bounce, std::uint64_t size, Direction dir) {
+Status Swiotlb::sync(PhysAddr bounce, std::uint64_t size, Direction dir, bool for_device) {
   if (!is_valid_mapping_direction(dir)) [[unlikely]]
     return bad_direction(dir);
   const Result<BounceMapping> m = find_range(pool_of(bounce), bounce, size);
   if (!m) return std::unexpected(m.error());
-  if (copies_out_for_cpu(dir)) {
-    copy(m->orig, bounce, size);
-    bytes_from_device_.add(size);
-  }
-  return {};
-}
-
-Status Swiotlb::sync_for_device(PhysAddr bounce, std::uint64_t size, Direction dir) {
-  if (!is_valid_mapping_direction(dir)) [[unlikely]]
-    return bad_direction(dir);
-  const Result<BounceMapping> m = find_range(pool_of(bounce), bounce, size);
-  if (!m) return std::unexpected(m.error());
-  if (copies_in_for_device(dir)) {
+  if (for_device && device_reads(dir)) {
     copy(bounce, m->orig, size);
     bytes_to_device_.add(size);
+  } else if (!for_device && device_writes(dir)) {
+    copy(m->orig, bounce, size);
+    bytes_from_device_.add(size);
   }
   return {};
 }

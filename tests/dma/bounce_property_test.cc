@@ -26,9 +26,6 @@ struct LiveMapping {
   std::vector<std::byte> cpu_view;  ///< what the CPU's buffer must hold now
 };
 
-bool device_may_write(Direction dir) { return dir != Direction::ToDevice; }
-bool cpu_may_write(Direction dir) { return dir != Direction::FromDevice; }
-
 void check(const Device& dev, const LiveMapping& m) {
   const bool cpu_ok = std::memcmp(m.cpu, m.cpu_view.data(), m.size) == 0;
   RC_ASSERT(cpu_ok);
@@ -74,7 +71,7 @@ void run(bool force, unsigned mask_bits) {
     const auto value = static_cast<std::byte>(*rc::gen::arbitrary<std::uint8_t>());
     switch (op) {
       case 1:  // the device writes part of a buffer it may write
-        if (!device_may_write(m.dir)) break;
+        if (!device_writes(m.dir)) break;
         {
           const std::vector<std::byte> data(len, value);
           RC_ASSERT(device_write(dev, m.dma + from, data).has_value());
@@ -83,12 +80,12 @@ void run(bool force, unsigned mask_bits) {
         break;
       case 2:  // the driver takes part of the buffer back to read it
         RC_ASSERT(sync_single_for_cpu(dev, m.dma + from, len, m.dir).has_value());
-        if (device_may_write(m.dir))
+        if (device_writes(m.dir))
           std::copy_n(m.coherent.begin() + static_cast<long>(from), len,
                       m.cpu_view.begin() + static_cast<long>(from));
         break;
       case 3:  // the CPU writes part of the buffer and hands it to the device
-        if (!cpu_may_write(m.dir)) break;
+        if (!device_reads(m.dir)) break;
         std::memset(m.cpu + from, std::to_integer<int>(value), len);
         std::fill_n(m.cpu_view.begin() + static_cast<long>(from), len, value);
         std::fill_n(m.coherent.begin() + static_cast<long>(from), len, value);

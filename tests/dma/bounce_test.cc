@@ -14,9 +14,12 @@
 #include "dmakit/dma/mapping_tracker.h"
 #include "dmakit/dma/platform.h"
 #include "testing/bounce_machine.h"
+#include "testing/bytes.h"
 
 namespace dmakit::dma {
 namespace {
+
+using testing::all_bytes;
 
 using machine::Page;
 
@@ -47,11 +50,6 @@ class BounceTest : public ::testing::Test {
     const std::vector<std::byte> data(size, value);
     ASSERT_TRUE(device_write(dev_, dma, data));
   }
-  static bool all(const std::byte* p, std::uint64_t size, std::byte value) {
-    for (std::uint64_t i = 0; i < size; ++i)
-      if (p[i] != value) return false;
-    return true;
-  }
 
   machine::Machine machine_;
   Platform platform_;
@@ -72,10 +70,10 @@ TEST_F(BounceTest, ThirtyOneBitDeviceMovesDataAt40GiB) {
   EXPECT_LE(rx_dma->value() + 8999, dma_bit_mask(31));
   // The device copies what it reads into the receive buffer, through the bus.
   std::vector<std::byte> data = device_reads(*tx_dma, 9000);
-  EXPECT_TRUE(all(data.data(), 9000, std::byte{0x11}));
+  EXPECT_TRUE(all_bytes(data.data(), 9000, std::byte{0x11}));
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i * 7);
   ASSERT_TRUE(device_write(dev_, *rx_dma, data));
-  EXPECT_TRUE(all(rx, 9000, std::byte{0}));  // nothing reaches the CPU's buffer before unmap
+  EXPECT_TRUE(all_bytes(rx, 9000, std::byte{0}));  // nothing reaches the CPU's buffer before unmap
   ASSERT_TRUE(unmap_single(dev_, *tx_dma, 9000, Direction::ToDevice));
   ASSERT_TRUE(unmap_single(dev_, *rx_dma, 9000, Direction::FromDevice));
   EXPECT_EQ(std::memcmp(rx, data.data(), 9000), 0);
@@ -93,10 +91,11 @@ TEST_F(BounceTest, NarrowMasksGetSlotsTheyReach) {
     const Result<DmaAddr> dma = map_single(dev_, buf, kPageSize, Direction::Bidirectional);
     ASSERT_TRUE(dma) << bits;
     EXPECT_LE(dma->value() + kPageSize - 1, dma_bit_mask(bits)) << bits;
-    EXPECT_TRUE(all(device_reads(*dma, kPageSize).data(), kPageSize, static_cast<std::byte>(bits)));
+    EXPECT_TRUE(
+        all_bytes(device_reads(*dma, kPageSize).data(), kPageSize, static_cast<std::byte>(bits)));
     device_fills(*dma, kPageSize, std::byte{0xee});
     ASSERT_TRUE(unmap_single(dev_, *dma, kPageSize, Direction::Bidirectional));
-    EXPECT_TRUE(all(buf, kPageSize, std::byte{0xee})) << bits;
+    EXPECT_TRUE(all_bytes(buf, kPageSize, std::byte{0xee})) << bits;
   }
 }
 
@@ -125,9 +124,9 @@ TEST_F(BounceTest, ForcedDevicesBounceEverythingAndNeverTouchTheOriginal) {
   ASSERT_TRUE(dma);
   EXPECT_TRUE(platform_.swiotlb()->owns(dev_.dma_to_phys(*dma)));
   device_fills(*dma, 4096, std::byte{9});
-  EXPECT_TRUE(all(buf, 4096, std::byte{1}));  // shadowed until the driver takes it back
+  EXPECT_TRUE(all_bytes(buf, 4096, std::byte{1}));  // shadowed until the driver takes it back
   ASSERT_TRUE(sync_single_for_cpu(dev_, *dma, 4096, Direction::FromDevice));
-  EXPECT_TRUE(all(buf, 4096, std::byte{9}));
+  EXPECT_TRUE(all_bytes(buf, 4096, std::byte{9}));
   ASSERT_TRUE(unmap_single(dev_, *dma, 4096, Direction::FromDevice));
 }
 
@@ -137,14 +136,14 @@ TEST_F(BounceTest, PartialSyncsMoveOnlyTheirRange) {
   ASSERT_TRUE(dma);
   device_fills(*dma, 16384, std::byte{2});
   ASSERT_TRUE(sync_single_for_cpu(dev_, *dma + 5000, 100, Direction::Bidirectional));
-  EXPECT_TRUE(all(buf, 5000, std::byte{1}));
-  EXPECT_TRUE(all(buf + 5000, 100, std::byte{2}));
-  EXPECT_TRUE(all(buf + 5100, 16384 - 5100, std::byte{1}));
+  EXPECT_TRUE(all_bytes(buf, 5000, std::byte{1}));
+  EXPECT_TRUE(all_bytes(buf + 5000, 100, std::byte{2}));
+  EXPECT_TRUE(all_bytes(buf + 5100, 16384 - 5100, std::byte{1}));
   std::memset(buf + 8192, 3, 64);  // the CPU writes and hands 64 bytes back
   ASSERT_TRUE(sync_single_for_device(dev_, *dma + 8192, 64, Direction::Bidirectional));
   const std::vector<std::byte> seen = device_reads(*dma + 8190, 68);
   EXPECT_EQ(seen[0], std::byte{2});
-  EXPECT_TRUE(all(seen.data() + 2, 64, std::byte{3}));
+  EXPECT_TRUE(all_bytes(seen.data() + 2, 64, std::byte{3}));
   EXPECT_EQ(seen[66], std::byte{2});
   // A sync past the mapping's end is refused.
   EXPECT_FALSE(sync_single_for_cpu(dev_, *dma + 16000, 385, Direction::Bidirectional));
@@ -160,8 +159,8 @@ TEST_F(BounceTest, AFromDeviceBufferThatTheDeviceOnlyPartlyWritesKeepsItsOtherBy
   ASSERT_TRUE(dma);
   device_fills(*dma, 100, std::byte{0x55});
   ASSERT_TRUE(unmap_single(dev_, *dma, 4096, Direction::FromDevice));
-  EXPECT_TRUE(all(buf, 100, std::byte{0x55}));
-  EXPECT_TRUE(all(buf + 100, 4096 - 100, std::byte{0x44}));
+  EXPECT_TRUE(all_bytes(buf, 100, std::byte{0x55}));
+  EXPECT_TRUE(all_bytes(buf + 100, 4096 - 100, std::byte{0x44}));
 }
 
 TEST_F(BounceTest, ScatterListsBounceEntryByEntry) {
@@ -182,7 +181,7 @@ TEST_F(BounceTest, ScatterListsBounceEntryByEntry) {
   }
   ASSERT_TRUE(sync_sg_for_cpu(dev_, table, Direction::FromDevice));
   for (std::size_t i = 0; i < 3; ++i)
-    EXPECT_TRUE(all(bufs[i] + 100, 3000, static_cast<std::byte>(i + 1))) << i;
+    EXPECT_TRUE(all_bytes(bufs[i] + 100, 3000, static_cast<std::byte>(i + 1))) << i;
   ASSERT_TRUE(unmap_sg(dev_, table, Direction::FromDevice));
   EXPECT_EQ(platform_.swiotlb()->stats().used_slots, 0u);
 }
@@ -225,10 +224,10 @@ TEST_F(BounceTest, DirectOpsBounceAsTheInlinePathDoes) {
   std::byte* buf = high_buffer(kPageSize, std::byte{6});
   const Result<DmaAddr> dma = map_single(dev_, buf, kPageSize, Direction::Bidirectional);
   ASSERT_TRUE(dma);
-  EXPECT_TRUE(all(device_reads(*dma, kPageSize).data(), kPageSize, std::byte{6}));
+  EXPECT_TRUE(all_bytes(device_reads(*dma, kPageSize).data(), kPageSize, std::byte{6}));
   device_fills(*dma, 8, std::byte{7});
   ASSERT_TRUE(sync_single_for_cpu(dev_, *dma, 8, Direction::Bidirectional));
-  EXPECT_TRUE(all(buf, 8, std::byte{7}));
+  EXPECT_TRUE(all_bytes(buf, 8, std::byte{7}));
   EXPECT_EQ(max_mapping_size(dev_), 256 * kKiB);
   ASSERT_TRUE(unmap_single(dev_, *dma, kPageSize, Direction::Bidirectional));
   dev_.set_ops(nullptr);
@@ -253,7 +252,7 @@ TEST_F(FullBounceTest, PoolExhaustionIsAMappingErrorThatDisturbsNothing) {
             std::string::npos)
       << warnings_[0];
   for (const DmaAddr d : live)
-    EXPECT_TRUE(all(device_reads(d, 256 * kKiB).data(), 256 * kKiB, std::byte{3}));
+    EXPECT_TRUE(all_bytes(device_reads(d, 256 * kKiB).data(), 256 * kKiB, std::byte{3}));
   ASSERT_TRUE(unmap_single(dev_, live.back(), 256 * kKiB, Direction::ToDevice));
   live.pop_back();
   const Result<DmaAddr> again = map_single(dev_, buf, 4096, Direction::ToDevice);
@@ -285,10 +284,10 @@ TEST_F(HighRamBounceTest, NarrowDevicesWorkWhenNoRamSitsLow) {
   const Result<DmaAddr> dma = map_single(dev_, buf, 1000, Direction::Bidirectional);
   ASSERT_TRUE(dma);
   EXPECT_LE(dma->value() + 999, dma_bit_mask(24));
-  EXPECT_TRUE(all(device_reads(*dma, 1000).data(), 1000, std::byte{0x31}));
+  EXPECT_TRUE(all_bytes(device_reads(*dma, 1000).data(), 1000, std::byte{0x31}));
   device_fills(*dma, 1000, std::byte{0x24});
   ASSERT_TRUE(unmap_single(dev_, *dma, 1000, Direction::Bidirectional));
-  EXPECT_TRUE(all(buf, 1000, std::byte{0x24}));
+  EXPECT_TRUE(all_bytes(buf, 1000, std::byte{0x24}));
 }
 
 TEST(BusAccess, DevicesFaultBeyondTheirAddressLinesAndOutsideRam) {

@@ -15,9 +15,12 @@
 #include "dmakit/dma/platform.h"
 #include "dmakit/iommu/iommu.h"
 #include "testing/bounce_machine.h"
+#include "testing/bytes.h"
 
 namespace dmakit::dma {
 namespace {
+
+using testing::all_bytes;
 
 using machine::Page;
 
@@ -45,11 +48,6 @@ class IommuOpsTest : public ::testing::Test {
   Page* page_of(const std::byte* cpu) {
     return machine_.memory().pfn_to_page(phys_to_pfn(machine_.virt_to_phys(cpu).value()));
   }
-  static bool all(const std::byte* p, std::uint64_t size, std::byte value) {
-    for (std::uint64_t i = 0; i < size; ++i)
-      if (p[i] != value) return false;
-    return true;
-  }
 
   machine::Machine machine_;
   Platform platform_;
@@ -68,7 +66,7 @@ TEST_F(IommuOpsTest, ThirtyTwoBitDeviceReachesHighMemoryWithoutBouncing) {
   EXPECT_EQ(tx_dma->value() % kPageSize, 100u);  // the offset in the page is kept
   std::vector<std::byte> data(9000);
   ASSERT_TRUE(device_read(dev_, *tx_dma, data));
-  EXPECT_TRUE(all(data.data(), 9000, std::byte{0x11}));
+  EXPECT_TRUE(all_bytes(data.data(), 9000, std::byte{0x11}));
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i);
   ASSERT_TRUE(device_write(dev_, *rx_dma, data));
   EXPECT_EQ(std::memcmp(rx + 100, data.data(), 9000), 0);  // coherent: visible at once
@@ -83,7 +81,7 @@ TEST_F(IommuOpsTest, DirectionsBecomePermissions) {
   const DmaAddr to = map_single(dev_, buf, kPageSize, Direction::ToDevice).value();
   const std::vector<std::byte> junk(16, std::byte{0xee});
   EXPECT_EQ(device_write(dev_, to, junk).error().code, Errc::Fault);
-  EXPECT_TRUE(all(buf, kPageSize, std::byte{1}));
+  EXPECT_TRUE(all_bytes(buf, kPageSize, std::byte{1}));
   ASSERT_TRUE(unmap_single(dev_, to, kPageSize, Direction::ToDevice));
   const DmaAddr from = map_single(dev_, buf, kPageSize, Direction::FromDevice).value();
   std::vector<std::byte> out(16);
@@ -103,7 +101,7 @@ TEST_F(IommuOpsTest, DevicesInOtherDomainsCannotTouchEachOthersMemory) {
   const Status attack = device_write(guest, dma, junk);
   ASSERT_FALSE(attack);
   EXPECT_EQ(attack.error().code, Errc::Fault);
-  EXPECT_TRUE(all(secret, kPageSize, std::byte{0x5e}));
+  EXPECT_TRUE(all_bytes(secret, kPageSize, std::byte{0x5e}));
   const std::vector<iommu::Fault> faults = iommu_.faults().recorded();
   ASSERT_EQ(faults.size(), 1u);
   EXPECT_EQ(faults[0].device, "assigned");
@@ -123,7 +121,7 @@ TEST_F(IommuOpsTest, ScatteredPagesBecomeOneSegment) {
   EXPECT_EQ(table.entries()[0].dma_length, 3 * kPageSize);
   std::vector<std::byte> data(3 * kPageSize);
   ASSERT_TRUE(device_read(dev_, table.entries()[0].dma_address, data));
-  EXPECT_TRUE(all(data.data(), data.size(), std::byte{7}));
+  EXPECT_TRUE(all_bytes(data.data(), data.size(), std::byte{7}));
   ASSERT_TRUE(unmap_sg(dev_, table, Direction::ToDevice));
 }
 
@@ -162,7 +160,7 @@ TEST_F(IommuOpsTest, SegmentsSplitAtMaxSizeOffsetsAndTheBoundary) {
       EXPECT_EQ(e.dma_address.value() >> 16, (e.dma_address.value() + e.dma_length - 1) >> 16);
     std::vector<std::byte> data(32 * kKiB);
     ASSERT_TRUE(device_read(dev_, second.dma_address, data));
-    EXPECT_TRUE(all(data.data(), data.size(), std::byte{2}));
+    EXPECT_TRUE(all_bytes(data.data(), data.size(), std::byte{2}));
     ASSERT_TRUE(unmap_sg(dev_, table, Direction::ToDevice));
   }
 }
@@ -173,7 +171,7 @@ TEST_F(IommuOpsTest, CoherentMemoryIsMappedReadWriteAndFreedWithIt) {
   EXPECT_LE(handle.value() + 3 * kPageSize - 1, dev_.coherent_limit());
   const std::vector<std::byte> data(100, std::byte{9});
   ASSERT_TRUE(device_write(dev_, handle + kPageSize, data));
-  EXPECT_TRUE(all(cpu + kPageSize, 100, std::byte{9}));
+  EXPECT_TRUE(all_bytes(cpu + kPageSize, 100, std::byte{9}));
   EXPECT_EQ(dma_to_virt(dev_, handle + 5), cpu + 5);
   ASSERT_TRUE(free_coherent(dev_, 3 * kPageSize, cpu, handle));
   std::vector<std::byte> out(8);

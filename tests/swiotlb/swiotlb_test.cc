@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dmakit/core/config_error.h"
+#include "testing/bytes.h"
 #include "testing/small_machine.h"
 
 namespace dmakit::swiotlb {
@@ -35,9 +36,7 @@ class SwiotlbTest : public ::testing::Test {
   }
   std::byte* cpu(PhysAddr phys) { return machine_.memory().direct_map(phys); }
   bool all(PhysAddr phys, std::uint64_t size, std::byte value) {
-    for (std::uint64_t i = 0; i < size; ++i)
-      if (cpu(phys)[i] != value) return false;
-    return true;
+    return testing::all_bytes(cpu(phys), size, value);
   }
 
   machine::Machine machine_;

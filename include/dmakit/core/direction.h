@@ -19,6 +19,17 @@ constexpr bool is_valid_mapping_direction(Direction dir) {
   return static_cast<std::uint8_t>(dir) <= static_cast<std::uint8_t>(Direction::FromDevice);
 }
 
+/// Whether a mapping of this direction lets the device read the buffer (TO_DEVICE, BIDIRECTIONAL):
+/// what an IOMMU grants read rights for and a bounce buffer copies in on sync_for_device.
+constexpr bool device_reads(Direction dir) {
+  return dir == Direction::ToDevice || dir == Direction::Bidirectional;
+}
+/// Whether the device may write it (FROM_DEVICE, BIDIRECTIONAL): what an IOMMU grants write rights
+/// for and a bounce buffer copies back on unmap and sync_for_cpu.
+constexpr bool device_writes(Direction dir) {
+  return dir == Direction::FromDevice || dir == Direction::Bidirectional;
+}
+
 constexpr std::string_view direction_name(Direction dir) {
   switch (dir) {
     case Direction::Bidirectional:

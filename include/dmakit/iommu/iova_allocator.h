@@ -208,6 +208,8 @@ class IovaAllocator {
   [[nodiscard]] CacheShard& this_thread_shard() const;
   /// Whether the range `node` starting at `pfn` was allocated through the caches' sizes.
   [[nodiscard]] static bool is_cacheable(const Node& node, std::uint64_t pfn);
+  /// Whether `it`, the tree's node for `pfn`, is a handed-out range that bypasses the caches.
+  [[nodiscard]] bool is_uncached_allocation(Tree::const_iterator it, std::uint64_t pfn) const;
   [[nodiscard]] bool is_live(std::uint64_t pfn) const;
 
   void validate_tree_locked() const;

@@ -64,11 +64,17 @@ class Swiotlb {
   /// freed, when `bounce`/`size` are not a mapping's start and size.
   [[nodiscard]] Status unmap(PhysAddr bounce, std::uint64_t size, Direction dir,
                              bool skip_copy = false);
-  /// Copies [bounce, bounce + size) of a live mapping to the original for FROM_DEVICE and
-  /// BIDIRECTIONAL; TO_DEVICE moves nothing. InvalidArgument when the range leaves the mapping.
-  [[nodiscard]] Status sync_for_cpu(PhysAddr bounce, std::uint64_t size, Direction dir);
-  /// Copies the original to [bounce, bounce + size) for TO_DEVICE and BIDIRECTIONAL.
-  [[nodiscard]] Status sync_for_device(PhysAddr bounce, std::uint64_t size, Direction dir);
+  /// Hands [bounce, bounce + size) of a live mapping to the device (`for_device`: copies the
+  /// original in for TO_DEVICE and BIDIRECTIONAL) or to the CPU (copies the slots out for
+  /// FROM_DEVICE and BIDIRECTIONAL); other directions move nothing. InvalidArgument when the range
+  /// leaves the mapping.
+  [[nodiscard]] Status sync(PhysAddr bounce, std::uint64_t size, Direction dir, bool for_device);
+  [[nodiscard]] Status sync_for_cpu(PhysAddr bounce, std::uint64_t size, Direction dir) {
+    return sync(bounce, size, dir, /*for_device=*/false);
+  }
+  [[nodiscard]] Status sync_for_device(PhysAddr bounce, std::uint64_t size, Direction dir) {
+    return sync(bounce, size, dir, /*for_device=*/true);
+  }
 
   /// Whether `addr` lies in an active pool (is_swiotlb_buffer()).
   [[nodiscard]] bool owns(PhysAddr addr) const;
