@@ -52,10 +52,10 @@ class Swiotlb {
   /// Bounces [orig, orig + size) for a device: reserves a run that `request` can reach and copies
   /// the buffer into it, whatever `dir` (a device that writes only part of a FROM_DEVICE buffer
   /// must not make unmap copy stale slot bytes back). `reach_mask` is the largest physical mask the
-  /// device reaches, for a transient pool's allocation. Errors: InvalidArgument (size 0 or above
-  /// max_mapping_size()), NoBounceSlot (no pool has a fitting run; reported through the warning
-  /// sink, rate-limited, naming `device`, the size and the slots in use). A failure disturbs
-  /// nothing already mapped.
+  /// device reaches, for a transient pool's allocation. Errors: InvalidArgument (size 0, or a run
+  /// longer than 128 slots with its alignment), NoBounceSlot (no pool has a fitting run; reported
+  /// through the warning sink, rate-limited, naming `device`, the size and the slots in use). A
+  /// failure disturbs nothing already mapped.
   [[nodiscard]] Result<PhysAddr> map(PhysAddr orig, std::uint64_t size, Direction dir,
                                      const BounceRequest& request, std::uint64_t reach_mask,
                                      std::string_view device);
