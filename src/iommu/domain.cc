@@ -191,7 +191,9 @@ void Domain::queue(std::uint64_t pfn, std::uint64_t pages) {
       return;
     }
   }
-  flush();  // the queue is full: flush synchronously, as Linux does
+  // The queue is full: flush synchronously and reap this thread's queue only, as Linux does;
+  // the others reap their own at their next unmap, so no thread takes another's queue lock.
+  flush_iotlb();
   const std::scoped_lock guard(shard.lock);
   (void)reap_locked(shard);
   push();
@@ -211,15 +213,17 @@ std::size_t Domain::reap_locked(FlushShard& shard) {
   return e.size();
 }
 
+void Domain::flush_iotlb() {
+  const std::scoped_lock guard(flush_lock_);
+  deadline_ns_.store(0, std::memory_order_relaxed);
+  flush_started_.fetch_add(1, std::memory_order_acq_rel);
+  iommu_.iotlb().invalidate_domain(id_);
+  flushes_.add();
+  flush_finished_.fetch_add(1, std::memory_order_acq_rel);
+}
+
 void Domain::flush() {
-  {
-    const std::scoped_lock guard(flush_lock_);
-    deadline_ns_.store(0, std::memory_order_relaxed);
-    flush_started_.fetch_add(1, std::memory_order_acq_rel);
-    iommu_.iotlb().invalidate_domain(id_);
-    flushes_.add();
-    flush_finished_.fetch_add(1, std::memory_order_acq_rel);
-  }
+  flush_iotlb();
   for (unsigned i = 0; i < shard_count_; ++i) {
     const std::scoped_lock guard(shards_[i].lock);
     (void)reap_locked(shards_[i]);

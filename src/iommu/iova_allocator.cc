@@ -19,7 +19,9 @@
 // calling thread's shard for their order and stay in the tree; allocations of that order take them
 // back from there. Each shard has a `loaded` and a `prev` magazine per order; when both are full a
 // free pushes the loaded one onto the order's depot and starts an empty one, and when both are
-// empty an allocation takes a full one from the depot. Lock order: shard lock, then depot lock;
+// empty an allocation takes a full one from the depot; when the depot has none either, the
+// allocation takes an aligned block of kRefillPages from the tree at once, in ranges of its order,
+// and keeps all but the top one in the thread's magazines. Lock order: shard lock, then depot lock;
 // the tree lock is never taken while holding either (magazines are detached first).
 //
 // Checked frees. The tree cannot tell a handed-out range from a cached one, and a free that goes to
@@ -94,7 +96,8 @@ unsigned order_of(std::uint64_t pages) { return static_cast<unsigned>(std::bit_w
 }  // namespace
 
 struct IovaAllocator::Magazine {
-  std::uint64_t size = 0;
+  std::uint32_t size = 0;
+  std::uint32_t shard = 0;  ///< the shard that pushed it onto a depot
   std::array<std::uint64_t, kMagazineSize> pfns;
 
   [[nodiscard]] bool empty() const { return size == 0; }
@@ -239,6 +242,10 @@ IovaAllocator::CacheShard& IovaAllocator::this_thread_shard() const {
   return shards_[this_thread_slot() % shard_count_];
 }
 
+unsigned IovaAllocator::shard_index(const CacheShard& shard) const {
+  return static_cast<unsigned>(&shard - shards_.get());
+}
+
 bool IovaAllocator::is_uncached_allocation(Tree::const_iterator it, std::uint64_t pfn) const {
   // Ranges of cached sizes are checked against the live map instead: in the tree they may also be
   // ranges a magazine holds.
@@ -271,6 +278,7 @@ Result<std::uint64_t> IovaAllocator::alloc(std::uint64_t pages, std::uint64_t li
   if (cacheable) {
     pfn = cache_get(order_of(taken), limit_pfn - taken);
     (pfn ? cache_hits_ : cache_misses_).add();
+    if (!pfn) pfn = refill(order_of(taken), limit_pfn);
   }
   if (!pfn) pfn = tree_alloc(pages, taken, limit_pfn, size_aligned);
   if (!pfn && caching_) {
@@ -304,27 +312,63 @@ std::optional<std::uint64_t> IovaAllocator::tree_alloc(std::uint64_t requested, 
     fast_fails_.add();
     return std::nullopt;
   }
-  const Tree::iterator from = under_4g ? cached32_ : cached_;
+  const std::optional<Fit> fit = fit_locked(pages, limit_pfn, align_mask);
+  if (!fit) {
+    if (size_aligned && limit_pfn >= dma32_pfn_)
+      max32_alloc_size_ = std::min(max32_alloc_size_, pages);
+    return std::nullopt;
+  }
+  insert_locked(fit->above, fit->pfn, Node{fit->pfn + pages, requested, size_aligned, false});
+  DMAKIT_EXPENSIVE(validate_tree_locked());
+  return fit->pfn;
+}
+
+std::optional<std::uint64_t> IovaAllocator::refill(unsigned order, std::uint64_t limit_pfn) {
+  const std::uint64_t pages = std::uint64_t{1} << order;
+  const std::uint64_t count = kRefillPages / pages;
+  std::array<std::uint64_t, kRefillPages> pfns;  // highest first
+  {
+    const std::scoped_lock guard(tree_lock_);
+    if (limit_pfn <= dma32_pfn_ && kRefillPages >= max32_alloc_size_) return std::nullopt;
+    const std::optional<Fit> fit =
+        fit_locked(kRefillPages, limit_pfn, ~std::uint64_t{0} << std::bit_width(kRefillPages - 1));
+    if (!fit) return std::nullopt;  // leave it to the single search, which may still fit
+    Tree::iterator above = fit->above;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      pfns[i] = fit->pfn + kRefillPages - (i + 1) * pages;
+      above = insert_locked(above, pfns[i], Node{pfns[i] + pages, pages, true, false});
+    }
+    DMAKIT_EXPENSIVE(validate_tree_locked());
+  }
+  // The rest go to the thread's magazines lowest first, so that pops go on downwards from the
+  // range handed out now; what finds no room there goes back to the tree.
+  std::span<const std::uint64_t> rest(pfns.data() + 1, count - 1);
+  free_to_tree(cache_fill(order, rest));
+  return pfns[0];
+}
+
+std::optional<IovaAllocator::Fit> IovaAllocator::fit_locked(std::uint64_t pages,
+                                                            std::uint64_t limit_pfn,
+                                                            std::uint64_t align_mask) {
+  const Tree::iterator from = limit_pfn <= dma32_pfn_ ? cached32_ : cached_;
   std::optional<Fit> fit = search_locked(from, pages, limit_pfn, align_mask, start_pfn_);
   if (!fit && from->second.end_pfn < limit_pfn) {
     // The cached node skipped [its end, limit): search that part, from the limit down.
     fit = search_locked(tree_.lower_bound(limit_pfn), pages, limit_pfn, align_mask,
                         from->second.end_pfn);
   }
-  if (!fit) {
-    if (size_aligned && limit_pfn >= dma32_pfn_)
-      max32_alloc_size_ = std::min(max32_alloc_size_, pages);
-    return std::nullopt;
-  }
-  const Tree::iterator it = tree_.emplace_hint(
-      fit->above, fit->pfn, Node{fit->pfn + pages, requested, size_aligned, false});
-  if (it->second.end_pfn <= dma32_pfn_)
+  return fit;
+}
+
+IovaAllocator::Tree::iterator IovaAllocator::insert_locked(Tree::iterator above, std::uint64_t pfn,
+                                                           const Node& node) {
+  const Tree::iterator it = tree_.emplace_hint(above, pfn, node);
+  if (node.end_pfn <= dma32_pfn_)
     cached32_ = it;
   else
     cached_ = it;
   tree_allocs_.add();
-  DMAKIT_EXPENSIVE(validate_tree_locked());
-  return fit->pfn;
+  return it;
 }
 
 std::optional<IovaAllocator::Fit> IovaAllocator::search_locked(Tree::iterator from,
@@ -428,13 +472,32 @@ std::optional<std::uint64_t> IovaAllocator::cache_get(unsigned order, std::uint6
       Depot& depot = depots_[order];
       const std::scoped_lock depot_guard(depot.lock);
       if (depot.full.empty()) return std::nullopt;
-      loaded = std::move(depot.full.back());
-      depot.full.pop_back();
+      // A magazine this shard pushed, if any: its ranges lie in this thread's blocks, and one
+      // from another thread would have both working in the same page-table lines.
+      const unsigned mine = shard_index(shard);
+      auto it = std::find_if(depot.full.rbegin(), depot.full.rend(),
+                             [mine](const auto& magazine) { return magazine->shard == mine; });
+      if (it == depot.full.rend()) it = depot.full.rbegin();
+      loaded = std::move(*it);
+      depot.full.erase(std::next(it).base());
       depot_pops_.add();
     }
   }
   // Only the loaded magazine is searched: a miss here goes to the tree, as in iova.c.
   return loaded->pop(max_pfn);
+}
+
+std::span<const std::uint64_t> IovaAllocator::cache_fill(unsigned order,
+                                                         std::span<const std::uint64_t> pfns) {
+  CacheShard& shard = this_thread_shard();
+  const std::scoped_lock guard(shard.lock);
+  for (Magazine* magazine : {shard.loaded[order].get(), shard.prev[order].get()}) {
+    while (!pfns.empty() && !magazine->full()) {
+      magazine->push(pfns.back());
+      pfns = pfns.first(pfns.size() - 1);
+    }
+  }
+  return pfns;
 }
 
 void IovaAllocator::cache_put(std::uint64_t pfn, unsigned order) {
@@ -451,6 +514,7 @@ void IovaAllocator::cache_put(std::uint64_t pfn, unsigned order) {
         auto empty = std::make_unique<Magazine>();
         Depot& depot = depots_[order];
         const std::scoped_lock depot_guard(depot.lock);
+        loaded->shard = shard_index(shard);
         depot.full.push_back(std::move(loaded));
         depot_pushes_.add();
         // The delayed trim of iova.c's depot work, checked where the depot grows.

@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
+#include <latch>
+#include <thread>
 #include <vector>
 
 #include "dmakit/core/config_error.h"
@@ -158,7 +161,9 @@ TEST(IovaAllocator, NothingIsHandedOutAboveTheAperture) {
   IovaAllocator iova(config);
   EXPECT_EQ(iova.end_pfn(), 4096u);
   EXPECT_EQ(iova.alloc(1, iova.limit_pfn_for_mask(dma_bit_mask(64))).value(), 4095u);
-  EXPECT_EQ(iova.alloc(40, std::uint64_t{1} << 40).value(), 4032u);
+  // Below the 64-page block the first allocation's cache miss took.
+  EXPECT_EQ(iova.alloc(40, std::uint64_t{1} << 40).value(),
+            4096u - 2 * IovaAllocator::kRefillPages);
 }
 
 TEST(IovaAllocator, ZeroPagesIsAnInvalidArgument) {
@@ -211,7 +216,8 @@ TEST(IovaAllocator, ReservingMovesCachedRangesOutOfTheWay) {
   ASSERT_TRUE(iova.free(pfn, 1));
   ASSERT_TRUE(iova.reserve(0xff0, kLimit));
   EXPECT_EQ(iova.stats().flushes, 1u);
-  EXPECT_EQ(iova.alloc(1, kLimit).value(), 0xfefu);
+  // The top of the highest aligned refill block left below the reservation.
+  EXPECT_EQ(iova.alloc(1, kLimit).value(), 0xfbfu);
   iova.validate();
 }
 
@@ -255,6 +261,54 @@ TEST(IovaAllocator, FindTellsAllocatedFromCachedRanges) {
   EXPECT_FALSE(iova.find(0));
 }
 
+TEST(IovaAllocator, CacheMissTakesAnAlignedBlockAndServesItTopDown) {
+  IovaAllocator iova(cached_config());
+  std::vector<std::uint64_t> pfns;
+  for (std::uint64_t i = 0; i < IovaAllocator::kRefillPages / 4; ++i)
+    pfns.push_back(iova.alloc(4, kLimit).value());
+  for (std::size_t i = 0; i < pfns.size(); ++i) EXPECT_EQ(pfns[i], kLimit - 4 * (i + 1));
+  IovaStats s = iova.stats();
+  EXPECT_EQ(s.cache_misses, 1u);
+  EXPECT_EQ(s.cache_hits, IovaAllocator::kRefillPages / 4 - 1);
+  EXPECT_EQ(s.cached_ranges, 0u);
+  iova.validate();
+  EXPECT_EQ(iova.alloc(4, kLimit).value(), kLimit - IovaAllocator::kRefillPages - 4);
+  EXPECT_EQ(iova.stats().cache_misses, 2u);
+}
+
+TEST(IovaAllocator, ThreadsTakeTheirRangesFromBlocksOfTheirOwn) {
+  IovaAllocatorConfig config = cached_config();
+  config.cache_shards = 2;
+  IovaAllocator iova(config);
+  std::array<std::vector<std::uint64_t>, 2> pfns;
+  std::array<std::thread, 2> threads;
+  std::latch both_running(2);  // so that they hold different thread slots, hence shards
+  std::latch both_done(2);
+  for (std::size_t t = 0; t < threads.size(); ++t) {
+    threads[t] = std::thread([&, &mine = pfns[t]] {
+      both_running.arrive_and_wait();
+      for (int i = 0; i < 16; ++i) mine.push_back(iova.alloc(1, kLimit).value());
+      both_done.arrive_and_wait();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  // No two threads' ranges share a block, so they never share a page-table cache line.
+  for (const std::uint64_t a : pfns[0]) {
+    for (const std::uint64_t b : pfns[1])
+      EXPECT_NE(a / IovaAllocator::kRefillPages, b / IovaAllocator::kRefillPages);
+  }
+  iova.validate();
+}
+
+TEST(IovaAllocator, SpaceTooSmallForABlockIsStillServedRangeByRange) {
+  IovaAllocator iova(cached_config());
+  constexpr std::uint64_t kSmallLimit = 40;  // pfns 1 to 39: no aligned block of 64
+  for (std::uint64_t pfn = kSmallLimit - 1; pfn >= 1; --pfn)
+    EXPECT_EQ(iova.alloc(1, kSmallLimit).value(), pfn);
+  EXPECT_EQ(iova.alloc(1, kSmallLimit).error().code, Errc::NoIovaSpace);
+  iova.validate();
+}
+
 TEST(IovaAllocator, FreedRangeIsServedAgainFromTheThreadCache) {
   IovaAllocator iova(cached_config());
   const std::uint64_t pfn = iova.alloc(2, kLimit).value();
@@ -265,7 +319,8 @@ TEST(IovaAllocator, FreedRangeIsServedAgainFromTheThreadCache) {
   EXPECT_EQ(s.cache_misses, 1u);
   EXPECT_EQ(s.cache_hits, 1u);
   EXPECT_EQ(s.cache_frees, 1u);
-  EXPECT_EQ(s.tree_allocs, 1u);
+  EXPECT_EQ(s.tree_allocs,
+            IovaAllocator::kRefillPages / 2);  // the miss took a block of 2-page ranges
   EXPECT_EQ(s.tree_frees, 0u);
   iova.validate();
 }
@@ -277,7 +332,8 @@ TEST(IovaAllocator, CachedRangesHonourTheLimit) {
   const std::uint64_t low = iova.alloc(1, 0x800).value();
   EXPECT_LT(low, 0x800u);
   EXPECT_EQ(iova.stats().cache_hits, 0u);
-  EXPECT_EQ(iova.stats().cached_ranges, 1u);
+  // Both misses took a block: all but the range handed out now are cached.
+  EXPECT_EQ(iova.stats().cached_ranges, 2 * IovaAllocator::kRefillPages - 1);
   iova.validate();
 }
 
@@ -298,6 +354,7 @@ TEST(IovaAllocator, FullMagazinesSpillIntoTheDepotAndComeBack) {
   IovaAllocator iova(cached_config());
   std::vector<std::uint64_t> pfns;
   for (int i = 0; i < 300; ++i) pfns.push_back(iova.alloc(1, kLimit).value());
+  iova.flush_caches();  // the rest of the last refill block
   for (const std::uint64_t pfn : pfns) ASSERT_TRUE(iova.free(pfn, 1));
   // 127 in `loaded`, 127 in `prev`, then the full loaded magazine goes to the depot.
   IovaStats s = iova.stats();
@@ -305,9 +362,10 @@ TEST(IovaAllocator, FullMagazinesSpillIntoTheDepotAndComeBack) {
   EXPECT_EQ(s.depot_magazines, 1u);
   EXPECT_EQ(s.cached_ranges, 300u);
   iova.validate();
+  const std::uint64_t hits_before = s.cache_hits;
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(iova.alloc(1, kLimit));
   s = iova.stats();
-  EXPECT_EQ(s.cache_hits, 300u);
+  EXPECT_EQ(s.cache_hits - hits_before, 300u);
   EXPECT_EQ(s.depot_pops, 1u);
   EXPECT_EQ(s.cached_ranges, 0u);
   iova.validate();
@@ -317,6 +375,7 @@ TEST(IovaAllocator, FullMagazinesSpillIntoTheDepotAndComeBack) {
 void free_635_pages(IovaAllocator& iova) {
   std::vector<std::uint64_t> pfns;
   for (int i = 0; i < 635; ++i) pfns.push_back(iova.alloc(1, kLimit).value());
+  iova.flush_caches();  // the rest of the last refill block
   for (const std::uint64_t pfn : pfns) ASSERT_TRUE(iova.free(pfn, 1));
 }
 

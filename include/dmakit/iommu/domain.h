@@ -141,6 +141,8 @@ class Domain {
     if (config_.guest) traps_.add();
   }
   void queue(std::uint64_t pfn, std::uint64_t pages);
+  /// One domain-wide IOTLB flush, which makes every IOVA queued before it freeable.
+  void flush_iotlb();
   /// Frees the shard's entries whose flush has completed; returns how many are left.
   std::size_t reap_locked(FlushShard& shard);
 

@@ -86,7 +86,10 @@ struct IovaStats {
 /// size, and a depot of full magazines per size shared by all threads (Bonwick's magazines, as
 /// Linux's rcache). A freed range of a cached size stays in the tree while a magazine holds it;
 /// when a search finds no room, every cache and depot is emptied into the tree and the search is
-/// tried once more.
+/// tried once more. Unlike iova.c, a cache miss takes a whole aligned block of 64 pages from the
+/// tree in ranges of its size, hands out the top one and keeps the rest in the thread's magazines:
+/// each thread then works in blocks of its own, so two threads never write the same cache line of
+/// the page table or of the allocator's own state for neighbouring ranges.
 ///
 /// Thread-safe: the tree has one lock, each cache shard and depot its own; a thread that allocates
 /// and frees ranges of cached sizes usually takes only its shard's lock. A byte per pfn, set and
@@ -98,6 +101,9 @@ class IovaAllocator {
   static constexpr unsigned kCacheOrders = 6;  ///< cached sizes: 1, 2, 4, 8, 16 and 32 pages
   static constexpr std::uint64_t kMaxCachedPages = std::uint64_t{1} << (kCacheOrders - 1);
   static constexpr unsigned kMagazineSize = 127;  ///< pfns per magazine (1 KiB with its count)
+  /// Pages a cache miss takes from the tree at once: 64 pfns fill a cache line of the live map and
+  /// eight of a leaf page table.
+  static constexpr std::uint64_t kRefillPages = 64;
 
   /// Throws ConfigError (fields iova.granule, iova.start_pfn, iova.iova_bits, iova.cache_shards)
   /// for a setting that cannot work.
@@ -196,6 +202,14 @@ class IovaAllocator {
   [[nodiscard]] std::optional<std::uint64_t> tree_alloc(std::uint64_t requested,
                                                         std::uint64_t pages,
                                                         std::uint64_t limit_pfn, bool size_aligned);
+  /// A cache miss's block: hands out its top range and caches the rest; nullopt, changing nothing,
+  /// when no aligned block of kRefillPages fits under the limit.
+  [[nodiscard]] std::optional<std::uint64_t> refill(unsigned order, std::uint64_t limit_pfn);
+  /// A search from the cached node for the limit's side of 4 GiB, then above it.
+  [[nodiscard]] std::optional<Fit> fit_locked(std::uint64_t pages, std::uint64_t limit_pfn,
+                                              std::uint64_t align_mask);
+  /// Inserts a handed-out or cached range just below `above`, which becomes the cached node.
+  Tree::iterator insert_locked(Tree::iterator above, std::uint64_t pfn, const Node& node);
   [[nodiscard]] std::optional<Fit> search_locked(Tree::iterator from, std::uint64_t pages,
                                                  std::uint64_t limit_pfn, std::uint64_t align_mask,
                                                  std::uint64_t low_pfn);
@@ -205,7 +219,11 @@ class IovaAllocator {
 
   [[nodiscard]] std::optional<std::uint64_t> cache_get(unsigned order, std::uint64_t max_pfn);
   void cache_put(std::uint64_t pfn, unsigned order);
+  /// Pushes `pfns` from the back into the calling thread's magazines; returns those left over.
+  [[nodiscard]] std::span<const std::uint64_t> cache_fill(unsigned order,
+                                                          std::span<const std::uint64_t> pfns);
   [[nodiscard]] CacheShard& this_thread_shard() const;
+  [[nodiscard]] unsigned shard_index(const CacheShard& shard) const;
   /// Whether the range `node` starting at `pfn` was allocated through the caches' sizes.
   [[nodiscard]] static bool is_cacheable(const Node& node, std::uint64_t pfn);
   /// Whether `it`, the tree's node for `pfn`, is a handed-out range that bypasses the caches.
