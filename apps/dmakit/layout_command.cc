@@ -140,6 +140,14 @@ nlohmann::json iommus_json(const dma::Platform& platform) {
                    {"iotlb_entries", c.iotlb.entries},
                    {"iotlb_ways", c.iotlb.ways},
                    {"faults", unit->faults().count()},
+                   {"costs",
+                    {{"iova_alloc", c.costs.iova_alloc},
+                     {"pte_write", c.costs.pte_write},
+                     {"invalidation", c.costs.invalidation},
+                     {"flush", c.costs.flush},
+                     {"trap", c.costs.trap},
+                     {"iotlb_hit", c.costs.iotlb_hit},
+                     {"walk_level", c.costs.walk_level}}},
                    {"domains", domains}});
   }
   return out;
@@ -152,6 +160,11 @@ void print_iommus(const dma::Platform& platform) {
         "\niommu {}: {}-level page tables ({}-bit IOVA), IOTLB {} entries {}-way, {} faults\n",
         unit->name(), c.page_table.levels, c.page_table.iova_bits(), c.iotlb.entries, c.iotlb.ways,
         unit->faults().count());
+    const iommu::IommuCosts& k = c.costs;
+    fmt::print(
+        "  cycles per event: IOVA {}, PTE write {}, invalidation {}, flush {}, trap {}; device: "
+        "IOTLB hit {}, walk level {}\n",
+        k.iova_alloc, k.pte_write, k.invalidation, k.flush, k.trap, k.iotlb_hit, k.walk_level);
     for (const iommu::Domain* d : unit->domains()) {
       const iommu::DomainStats s = d->stats();
       std::string names;

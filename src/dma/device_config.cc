@@ -115,6 +115,25 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
   return c;
 }
 
+// Cycles per IOMMU event: every key optional, the type's default otherwise.
+void parse_iommu_costs(const YAML::Node& n, const std::string& field, iommu::IommuCosts& costs) {
+  reject_unknown_keys(
+      n, field,
+      {"iova_alloc", "pte_write", "invalidation", "flush", "trap", "iotlb_hit", "walk_level"});
+  const std::pair<const char*, std::uint64_t iommu::IommuCosts::*> keys[] = {
+      {"iova_alloc", &iommu::IommuCosts::iova_alloc},
+      {"pte_write", &iommu::IommuCosts::pte_write},
+      {"invalidation", &iommu::IommuCosts::invalidation},
+      {"flush", &iommu::IommuCosts::flush},
+      {"trap", &iommu::IommuCosts::trap},
+      {"iotlb_hit", &iommu::IommuCosts::iotlb_hit},
+      {"walk_level", &iommu::IommuCosts::walk_level},
+  };
+  for (const auto& [name, member] : keys) {
+    if (n[name]) costs.*member = size_of(n[name], field + "." + name);
+  }
+}
+
 }  // namespace
 
 std::vector<DeviceConfig> parse_device_configs(const std::string& yaml_text) {
@@ -146,7 +165,7 @@ std::vector<iommu::IommuConfig> parse_iommu_configs(const std::string& yaml_text
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string field = fmt::format("iommus[{}]", i);
       const YAML::Node n = list[i];
-      reject_unknown_keys(n, field, {"name", "levels", "large_pages", "iotlb"});
+      reject_unknown_keys(n, field, {"name", "levels", "large_pages", "iotlb", "costs"});
       iommu::IommuConfig c;
       if (!n["name"]) throw ConfigError(field + ".name", "every IOMMU needs a name");
       c.name = n["name"].as<std::string>();
@@ -158,6 +177,7 @@ std::vector<iommu::IommuConfig> parse_iommu_configs(const std::string& yaml_text
         if (tlb["entries"]) c.iotlb.entries = unsigned_of(tlb["entries"], field + ".iotlb.entries");
         if (tlb["ways"]) c.iotlb.ways = unsigned_of(tlb["ways"], field + ".iotlb.ways");
       }
+      if (const YAML::Node costs = n["costs"]) parse_iommu_costs(costs, field + ".costs", c.costs);
       iommus.push_back(c);
     }
   } catch (const YAML::Exception& e) {

@@ -69,4 +69,10 @@ IommuStats Iommu::stats() const {
           stale_hits_.value(),   faults_.count(), iotlb_.stats()};
 }
 
+IommuCostBreakdown Iommu::modeled_cost() const {
+  std::vector<DomainStats> domains;
+  for (const Domain* d : this->domains()) domains.push_back(d->stats());
+  return iommu::modeled_cost(config_.costs, stats(), domains);
+}
+
 }  // namespace dmakit::iommu

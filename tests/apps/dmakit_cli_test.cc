@@ -206,6 +206,18 @@ TEST(DmakitLayout, ListsIommusTheirDomainsAndDevices) {
   const auto& smmu = j["iommus"][1];
   EXPECT_EQ(smmu["iova_bits"], 39);
   EXPECT_EQ(smmu["domains"][0]["guest"], true);
+  // Each type has its own costs: the file overrides smmu1's invalidations only.
+  EXPECT_EQ(dmar["costs"]["invalidation"], 2100);
+  EXPECT_EQ(smmu["costs"]["invalidation"], 1650);
+  EXPECT_EQ(smmu["costs"]["trap"], dmar["costs"]["trap"]);
+}
+
+TEST(DmakitLayout, AnUnknownIommuCostIsAConfigError) {
+  const std::string path = ::testing::TempDir() + "/bad_iommu_cost.yaml";
+  std::ofstream(path) << "machine: {}\niommus:\n  - {name: u, costs: {walk: 9}}\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.text.find("iommus[0].costs.walk"), std::string::npos) << out.text;
 }
 
 TEST(DmakitLayout, AnUnknownIommuIsAConfigError) {

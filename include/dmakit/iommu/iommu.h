@@ -16,6 +16,7 @@
 #include "dmakit/iommu/domain.h"
 #include "dmakit/iommu/fault.h"
 #include "dmakit/iommu/io_page_table.h"
+#include "dmakit/iommu/iommu_costs.h"
 #include "dmakit/iommu/iotlb.h"
 #include "dmakit/iommu/iova_allocator.h"
 #include "dmakit/iommu/perm.h"
@@ -28,6 +29,7 @@ struct IommuConfig {
   std::string name = "iommu0";
   PageTableFormat page_table;
   IotlbConfig iotlb;
+  IommuCosts costs;
 };
 
 /// A snapshot of an IOMMU's translation counters.
@@ -73,6 +75,8 @@ class Iommu {
   [[nodiscard]] std::uint64_t now_ns() const { return now_ns_.load(std::memory_order_relaxed); }
 
   [[nodiscard]] IommuStats stats() const;
+  /// What this IOMMU's and its domains' events so far cost, at its type's costs.
+  [[nodiscard]] IommuCostBreakdown modeled_cost() const;
 
  private:
   machine::Machine& machine_;
