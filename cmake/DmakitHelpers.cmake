@@ -3,7 +3,8 @@
 # flags every target shares.
 include_guard(GLOBAL)
 
-set(DMAKIT_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast)
+set(DMAKIT_WARNINGS -Wall -Wextra -Wpedantic -Wshadow
+  $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Wold-style-cast>)
 if(DMAKIT_WERROR)
   list(APPEND DMAKIT_WARNINGS -Werror)
 endif()

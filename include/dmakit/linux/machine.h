@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Setting up a simulated machine from C: RAM, the mask pool, bounce buffers, an IOMMU and its
+ * policy, the misuse checker, and the devices drivers run against. The kernel-named calls of the
+ * other headers act on the current machine: the one created last and not yet destroyed. */
+#ifndef DMAKIT_LINUX_MACHINE_H
+#define DMAKIT_LINUX_MACHINE_H
+
+#include "dmakit/linux/types.h"
+
+#define DMAKIT_IOMMU_NONE 0
+#define DMAKIT_IOMMU_STRICT 1
+#define DMAKIT_IOMMU_LAZY 2
+#define DMAKIT_IOMMU_PASSTHROUGH 3
+
+struct dmakit_machine_config {
+  uint64_t ram_bytes; /* simulated RAM; RAM above 4 GiB exists when > 3 GiB (PCI hole) */
+  int numa_nodes;
+  uint64_t mask_pool_bytes; /* mask allocator's reserved low pool */
+  uint64_t swiotlb_bytes;   /* bounce pool, a multiple of 256 KiB; 0 = none */
+  int iommu;                /* DMAKIT_IOMMU_NONE, _STRICT, _LAZY, _PASSTHROUGH */
+  int dma_debug;            /* 1 = misuse checker on */
+};
+
+struct dmakit_machine;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 8 GiB of RAM on one node, a 16 MiB mask pool, a 64 MiB bounce pool, no IOMMU, no checker. */
+void dmakit_machine_config_default(struct dmakit_machine_config* cfg);
+/* A machine, which becomes the current one; NULL with the reason in dmakit_last_error() for a
+ * configuration that cannot work. */
+struct dmakit_machine* dmakit_machine_create(const struct dmakit_machine_config* cfg);
+/* Destroys the machine and its devices. */
+void dmakit_machine_destroy(struct dmakit_machine* m);
+
+/* A device with the kernel's default 32-bit masks (as Linux gives PCI devices), behind the
+ * machine's IOMMU when it has one; NULL for a duplicate name or a bad node. */
+struct device* dmakit_device_create(struct dmakit_machine* m, const char* name, int numa_node);
+void dmakit_device_destroy(struct device* dev);
+const char* dev_name(const struct device* dev);
+
+/* The device's side of the bus: reads/writes by bus address through the platform. 0, or -EFAULT
+ * on a fault (nothing is touched). */
+int dmakit_device_read(struct device* dev, dma_addr_t addr, void* buf, size_t len);
+int dmakit_device_write(struct device* dev, dma_addr_t addr, const void* buf, size_t len);
+
+/* Counters of the whole machine as JSON, valid until the next call on the machine. */
+const char* dmakit_machine_stats_json(struct dmakit_machine* m);
+
+/* Why the calling thread's last failed call failed ("" when none has). */
+const char* dmakit_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMAKIT_LINUX_MACHINE_H */

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+// Machines and devices for the C API (linux layer; dmakit/linux/machine.h).
+#include "linux_machine.h"
+
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <span>
+
+#include "dmakit/core/config_error.h"
+#include "dmakit/core/units.h"
+#include "dmakit/dma/bus_access.h"
+#include "dmakit/linux/gfp.h"
+
+namespace dmakit::linux_api {
+namespace {
+
+std::mutex current_lock;
+dmakit_machine* current = nullptr;  // guarded by current_lock
+thread_local std::string last_error;
+
+static_assert(__GFP_DMA == machine::Gfp::kDma && __GFP_DMA32 == machine::Gfp::kDma32 &&
+              __GFP_ZERO == machine::Gfp::kZero && __GFP_THISNODE == machine::Gfp::kThisNode &&
+              __GFP_WAIT == machine::Gfp::kWait && __GFP_NOWARN == machine::Gfp::kNoWarn);
+
+machine::MachineConfig machine_config_of(const dmakit_machine_config& c) {
+  if (c.numa_nodes < 1) throw ConfigError("numa_nodes", fmt::format("{} is below 1", c.numa_nodes));
+  if (c.mask_pool_bytes == 0)
+    throw ConfigError("mask_pool_bytes",
+                      "0: kmalloc_mask, alloc_pages_mask and the bounce pool are carved from it");
+  if (c.iommu < DMAKIT_IOMMU_NONE || c.iommu > DMAKIT_IOMMU_PASSTHROUGH)
+    throw ConfigError("iommu", fmt::format("{} is not a DMAKIT_IOMMU_* value", c.iommu));
+  if (c.dma_debug != 0)
+    throw ConfigError("dma_debug", "the misuse checker is not part of this build");
+  machine::MachineConfig config;
+  config.ram_size = c.ram_bytes;
+  config.node_count = static_cast<unsigned>(c.numa_nodes);
+  config.mask_pool_size = c.mask_pool_bytes;
+  config.swiotlb.size = c.swiotlb_bytes;
+  return config;
+}
+
+iommu::InvalidationPolicy policy_of(int mode) {
+  return mode == DMAKIT_IOMMU_STRICT ? iommu::InvalidationPolicy::Strict
+                                     : iommu::InvalidationPolicy::Deferred;
+}
+
+}  // namespace
+
+dmakit_machine* current_machine() {
+  const std::scoped_lock guard(current_lock);
+  if (current == nullptr) set_last_error("no machine: call dmakit_machine_create() first");
+  return current;
+}
+
+void set_current_machine(dmakit_machine* m) {
+  const std::scoped_lock guard(current_lock);
+  current = m;
+}
+
+void set_last_error(std::string message) { last_error = std::move(message); }
+
+void warn(std::string_view call, const Error& error) {
+  set_last_error(fmt::format("{}: {}", call, error.message));
+  std::fprintf(stderr, "dmakit: %s\n", last_error.c_str());
+}
+
+machine::Gfp gfp_of(unsigned gfp) {
+  machine::Gfp out;
+  for (const machine::Gfp::Bit bit :
+       {machine::Gfp::kDma, machine::Gfp::kDma32, machine::Gfp::kZero, machine::Gfp::kThisNode,
+        machine::Gfp::kWait, machine::Gfp::kNoWarn}) {
+    if ((gfp & bit) != 0) out = out | bit;
+  }
+  return out;
+}
+
+Direction direction_of(int dir) {
+  return dir >= 0 && dir <= 3 ? static_cast<Direction>(dir) : Direction::None;
+}
+
+dma::Device* device_of(struct device* dev, std::string_view call) {
+  if (dev == nullptr) {
+    set_last_error(fmt::format("{}: a NULL device", call));
+    return nullptr;
+  }
+  return &dev->dev;
+}
+
+}  // namespace dmakit::linux_api
+
+using namespace dmakit;
+
+dmakit_machine::dmakit_machine(const machine::MachineConfig& config, const dmakit_machine_config& c)
+    : c_config(c), machine(config), platform(machine), kmalloc(*platform.mask_allocator()) {
+  if (c.iommu != DMAKIT_IOMMU_NONE) iommu = &platform.add_iommu({});
+}
+
+dmakit_machine::~dmakit_machine() = default;
+
+extern "C" {
+
+void dmakit_machine_config_default(struct dmakit_machine_config* cfg) {
+  *cfg = {.ram_bytes = 8 * kGiB,
+          .numa_nodes = 1,
+          .mask_pool_bytes = 16 * kMiB,
+          .swiotlb_bytes = 64 * kMiB,
+          .iommu = DMAKIT_IOMMU_NONE,
+          .dma_debug = 0};
+}
+
+struct dmakit_machine* dmakit_machine_create(const struct dmakit_machine_config* cfg) {
+  if (cfg == nullptr) {
+    linux_api::set_last_error("dmakit_machine_create: a NULL configuration");
+    return nullptr;
+  }
+  try {
+    auto* m = new dmakit_machine(linux_api::machine_config_of(*cfg), *cfg);
+    linux_api::set_current_machine(m);
+    return m;
+  } catch (const ConfigError& e) {
+    linux_api::set_last_error(fmt::format("dmakit_machine_create: {}", e.what()));
+    return nullptr;
+  }
+}
+
+void dmakit_machine_destroy(struct dmakit_machine* m) {
+  if (m == nullptr) return;
+  {
+    const std::scoped_lock guard(linux_api::current_lock);
+    if (linux_api::current == m) linux_api::current = nullptr;
+  }
+  delete m;
+}
+
+struct device* dmakit_device_create(struct dmakit_machine* m, const char* name, int numa_node) {
+  if (m == nullptr || name == nullptr) {
+    linux_api::set_last_error("dmakit_device_create: a NULL machine or name");
+    return nullptr;
+  }
+  if (m->platform.find_device(name) != nullptr) {
+    linux_api::set_last_error(fmt::format("dmakit_device_create: '{}' exists already", name));
+    return nullptr;
+  }
+  if (numa_node < 0 || static_cast<std::size_t>(numa_node) >= m->machine.nodes().size()) {
+    linux_api::set_last_error(fmt::format("dmakit_device_create: node {} of a machine with {}",
+                                          numa_node, m->machine.nodes().size()));
+    return nullptr;
+  }
+  auto* dev = new device(*m, name, numa_node);
+  if (m->iommu != nullptr) {
+    iommu::DomainConfig domain;
+    if (m->c_config.iommu == DMAKIT_IOMMU_PASSTHROUGH) domain.kind = iommu::DomainKind::Identity;
+    domain.policy = linux_api::policy_of(m->c_config.iommu);
+    dev->dev.attach(&m->iommu->create_domain(domain));
+  }
+  // Linux gives a PCI device 32-bit masks until its driver asks for more.
+  (void)dev->dev.set_dma_mask_and_coherent(dma_bit_mask(32));
+  return dev;
+}
+
+void dmakit_device_destroy(struct device* dev) { delete dev; }
+
+const char* dev_name(const struct device* dev) {
+  return dev == nullptr ? "(NULL device)" : dev->dev.name().c_str();
+}
+
+int dmakit_device_read(struct device* dev, dma_addr_t addr, void* buf, size_t len) {
+  dma::Device* d = linux_api::device_of(dev, "dmakit_device_read");
+  if (d == nullptr) return -EINVAL;
+  const Status ok = dma::device_read(*d, DmaAddr(addr), {static_cast<std::byte*>(buf), len});
+  if (ok) return 0;
+  linux_api::set_last_error(fmt::format("dmakit_device_read: {}", ok.error().message));
+  return -EFAULT;
+}
+
+int dmakit_device_write(struct device* dev, dma_addr_t addr, const void* buf, size_t len) {
+  dma::Device* d = linux_api::device_of(dev, "dmakit_device_write");
+  if (d == nullptr) return -EINVAL;
+  const Status ok = dma::device_write(*d, DmaAddr(addr), {static_cast<const std::byte*>(buf), len});
+  if (ok) return 0;
+  linux_api::set_last_error(fmt::format("dmakit_device_write: {}", ok.error().message));
+  return -EFAULT;
+}
+
+const char* dmakit_machine_stats_json(struct dmakit_machine* m) {
+  if (m == nullptr) return "{}";
+  nlohmann::json j;
+  const machine::PageAllocatorStats pages = m->machine.page_allocator().stats();
+  j["page_allocator"] = {{"allocations", pages.allocations},
+                         {"failures", pages.failures},
+                         {"zone_fallbacks", pages.zone_fallbacks}};
+  const alloc::MaskAllocatorStats mask = m->platform.mask_allocator()->stats();
+  j["mask_allocator"] = {{"pool_pages", mask.pool_pages},
+                         {"used_pages", mask.used_pages},
+                         {"served_by_normal", mask.served_by_normal},
+                         {"served_by_pool", mask.served_by_pool},
+                         {"failures", mask.failures}};
+  if (const swiotlb::Swiotlb* bounce = m->platform.swiotlb()) {
+    const swiotlb::SwiotlbStats s = bounce->stats();
+    j["swiotlb"] = {{"mappings_bounced", s.mappings_bounced},
+                    {"mappings_direct", s.mappings_direct},
+                    {"used_slots", s.used_slots}};
+  }
+  if (m->iommu != nullptr) {
+    const iommu::IommuStats s = m->iommu->stats();
+    const iommu::IommuCostBreakdown cost = m->iommu->modeled_cost();
+    j["iommu"] = {{"translations", s.translations},
+                  {"walks", s.walks},
+                  {"faults", s.faults},
+                  {"iotlb_hits", s.iotlb.hits},
+                  {"modeled_cpu_cycles", cost.cpu()},
+                  {"modeled_device_cycles", cost.device()}};
+  }
+  j["devices"] = m->platform.devices().size();
+  const std::scoped_lock guard(m->lock);
+  m->stats_json = j.dump();
+  return m->stats_json.c_str();
+}
+
+const char* dmakit_last_error(void) { return linux_api::last_error.c_str(); }
+
+}  // extern "C"

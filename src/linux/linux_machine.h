@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the C API's opaque types are (linux layer): a machine with its platform, allocators and
+// IOMMU, and a device of it; plus the current machine and the per-thread last error the kernel
+// names report through.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "dmakit/alloc/kmalloc_mask.h"
+#include "dmakit/core/direction.h"
+#include "dmakit/core/error.h"
+#include "dmakit/dma/device.h"
+#include "dmakit/dma/mapping_tracker.h"
+#include "dmakit/dma/platform.h"
+#include "dmakit/iommu/iommu.h"
+#include "dmakit/linux/machine.h"
+#include "dmakit/machine/gfp.h"
+#include "dmakit/machine/machine.h"
+
+struct dmakit_machine {
+  dmakit_machine(const dmakit::machine::MachineConfig& config, const dmakit_machine_config& c);
+  ~dmakit_machine();
+
+  const dmakit_machine_config c_config;
+  dmakit::machine::Machine machine;
+  dmakit::dma::Platform platform;
+  dmakit::alloc::KmallocMask kmalloc;
+  dmakit::iommu::Iommu* iommu = nullptr;  ///< the platform's, with an IOMMU configured
+  std::mutex lock;
+  std::string stats_json;  ///< guarded by lock
+};
+
+struct device {
+  device(dmakit_machine& m, const char* name, int node)
+      : machine(m), dev(m.platform, name, nullptr, node) {
+    dev.set_tracker(&live);  // dma_to_virt() answers for live mappings only
+  }
+  dmakit_machine& machine;
+  dmakit::dma::MappingTracker live;
+  dmakit::dma::Device dev;
+};
+
+namespace dmakit::linux_api {
+
+/// The current machine; null, with the last error set, when there is none.
+[[nodiscard]] dmakit_machine* current_machine();
+void set_current_machine(dmakit_machine* m);
+
+/// Records why a call failed for dmakit_last_error().
+void set_last_error(std::string message);
+/// Records `error` from `call` and reports it on stderr: for calls that return nothing, as the
+/// kernel would warn.
+void warn(std::string_view call, const Error& error);
+
+/// The C flags as the machine's: gfp.h gives them the same bits.
+[[nodiscard]] machine::Gfp gfp_of(unsigned gfp);
+/// enum dma_data_direction has Direction's values; anything else becomes Direction::None, which
+/// every mapping call refuses.
+[[nodiscard]] Direction direction_of(int dir);
+
+/// The device behind a C handle; null, with `call`'s error recorded, for a null handle.
+[[nodiscard]] dma::Device* device_of(struct device* dev, std::string_view call);
+
+}  // namespace dmakit::linux_api

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+// The C API's pools (linux layer; dmapool.h and mempool.h): DMA pools of one device and seed 003's
+// mask-bounded mempools on the current machine.
+#include <memory>
+
+#include "dmakit/alloc/mask_mempool.h"
+#include "dmakit/linux/dmapool.h"
+#include "dmakit/linux/mempool.h"
+#include "dmakit/pool/dma_pool.h"
+#include "linux_machine.h"
+
+using namespace dmakit;
+
+struct dma_pool {
+  std::unique_ptr<pool::DmaPool> pool;
+};
+
+struct mempool_s {
+  std::unique_ptr<alloc::MaskMempool> pool;
+};
+
+namespace {
+
+void* block(const Result<std::byte*>& r, std::string_view call) {
+  if (r) return *r;
+  linux_api::set_last_error(fmt::format("{}: {}", call, r.error().message));
+  return nullptr;
+}
+
+void warn_if_failed(const Status& ok, std::string_view call) {
+  if (!ok) linux_api::warn(call, ok.error());
+}
+
+}  // namespace
+
+extern "C" {
+
+struct dma_pool* dma_pool_create(const char* name, struct device* dev, size_t size, size_t align,
+                                 size_t boundary) {
+  dma::Device* d = linux_api::device_of(dev, "dma_pool_create");
+  if (d == nullptr) return nullptr;
+  Result<std::unique_ptr<pool::DmaPool>> p =
+      pool::DmaPool::create(name == nullptr ? "" : name, *d, size, align, boundary);
+  if (!p) {
+    linux_api::set_last_error(fmt::format("dma_pool_create: {}", p.error().message));
+    return nullptr;
+  }
+  return new dma_pool{std::move(*p)};
+}
+
+void* dma_pool_alloc(struct dma_pool* pool, gfp_t gfp, dma_addr_t* handle) {
+  if (pool == nullptr || handle == nullptr) {
+    linux_api::set_last_error("dma_pool_alloc: a NULL pool or handle");
+    return nullptr;
+  }
+  DmaAddr addr;
+  const machine::Gfp flags = linux_api::gfp_of(gfp);
+  void* cpu = block(
+      (gfp & __GFP_ZERO) != 0 ? pool->pool->zalloc(flags, &addr) : pool->pool->alloc(flags, &addr),
+      "dma_pool_alloc");
+  *handle = cpu == nullptr ? ~dma_addr_t{0} : addr.value();
+  return cpu;
+}
+
+void* dma_pool_zalloc(struct dma_pool* pool, gfp_t gfp, dma_addr_t* handle) {
+  return dma_pool_alloc(pool, gfp | __GFP_ZERO, handle);
+}
+
+void dma_pool_free(struct dma_pool* pool, void* vaddr, dma_addr_t addr) {
+  if (pool == nullptr || vaddr == nullptr) return;
+  warn_if_failed(pool->pool->free(vaddr, DmaAddr(addr)), "dma_pool_free");
+}
+
+void dma_pool_destroy(struct dma_pool* pool) { delete pool; }
+
+mempool_t* mempool_create_pool_pmask(int min_nr, int size, u64 mask) {
+  dmakit_machine* m = linux_api::current_machine();
+  if (m == nullptr) return nullptr;
+  if (min_nr < 1 || size < 1) {
+    linux_api::set_last_error(
+        fmt::format("mempool_create_pool_pmask: {} elements of {} bytes", min_nr, size));
+    return nullptr;
+  }
+  Result<std::unique_ptr<alloc::MaskMempool>> p =
+      alloc::MaskMempool::create(*m->platform.mask_allocator(), static_cast<unsigned>(min_nr),
+                                 static_cast<std::uint64_t>(size), mask);
+  if (!p) {
+    linux_api::set_last_error(fmt::format("mempool_create_pool_pmask: {}", p.error().message));
+    return nullptr;
+  }
+  return new mempool_s{std::move(*p)};
+}
+
+void* mempool_alloc(mempool_t* pool, gfp_t gfp) {
+  if (pool == nullptr) return nullptr;
+  return block(pool->pool->alloc(linux_api::gfp_of(gfp)), "mempool_alloc");
+}
+
+void mempool_free(void* element, mempool_t* pool) {
+  if (pool == nullptr || element == nullptr) return;
+  warn_if_failed(pool->pool->free(static_cast<std::byte*>(element)), "mempool_free");
+}
+
+void mempool_destroy(mempool_t* pool) { delete pool; }
+
+}  // extern "C"
