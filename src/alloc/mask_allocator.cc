@@ -104,8 +104,15 @@ Page* MaskAllocator::alloc_normal(Gfp gfp, std::uint64_t pages, std::uint64_t ma
   return nullptr;
 }
 
-std::size_t MaskAllocator::take_run_locked(std::size_t pages, std::size_t window) {
+std::size_t MaskAllocator::take_run_locked(std::size_t pages, std::size_t window, bool top) {
   const PageBitmap& used = blocks_.used();
+  if (top) {
+    // The highest run, the search cursor untouched: the bounce pool's place, which leaves the
+    // low end to the narrow masks only it can serve.
+    const std::size_t index = used.find_clear_run_down(0, window, pages);
+    if (index != PageBitmap::npos) blocks_.take(index, pages);
+    return index;
+  }
   std::size_t index = PageBitmap::npos;
   if (search_ == machine::MaskPoolSearch::NextFit) {
     if (cursor_ < window) index = used.find_clear_run(cursor_, window, pages);
@@ -137,11 +144,11 @@ Result<Page*> MaskAllocator::alloc_pages_mask(Gfp gfp, std::uint64_t size, std::
 }
 
 Result<Page*> MaskAllocator::alloc_pool_pages(Gfp gfp, std::uint64_t size, std::uint64_t mask) {
-  return allocate(gfp, size, mask, machine::kLocalNode, /*try_normal=*/false);
+  return allocate(gfp, size, mask, machine::kLocalNode, /*try_normal=*/false, /*top=*/true);
 }
 
 Result<Page*> MaskAllocator::allocate(Gfp gfp, std::uint64_t size, std::uint64_t mask, int node,
-                                      bool try_normal) {
+                                      bool try_normal, bool top) {
   if (size < kMinSize)
     return fail(Errc::InvalidArgument, "size {} is under {} bytes: sizes are bytes, not an order",
                 size, kMinSize);
@@ -169,14 +176,14 @@ Result<Page*> MaskAllocator::allocate(Gfp gfp, std::uint64_t size, std::uint64_t
   std::size_t used = 0;
   {
     std::unique_lock guard(lock_);
-    index = take_run_locked(pages, window);
+    index = take_run_locked(pages, window, top);
     if (index == PageBitmap::npos && gfp.has(Gfp::kWait)) {
       waits_.add();
       const auto deadline = std::chrono::steady_clock::now() + wait_timeout_;
       while (index == PageBitmap::npos &&
              freed_.wait_until(guard, deadline) != std::cv_status::timeout)
-        index = take_run_locked(pages, window);
-      if (index == PageBitmap::npos) index = take_run_locked(pages, window);
+        index = take_run_locked(pages, window, top);
+      if (index == PageBitmap::npos) index = take_run_locked(pages, window, top);
     }
     if (index == PageBitmap::npos) {
       room_elsewhere = blocks_.used().find_clear_run(0, pool_pages_, pages) != PageBitmap::npos;

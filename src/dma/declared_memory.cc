@@ -81,12 +81,18 @@ Result<std::byte*> DeclaredMemory::mark_occupied(DmaAddr device_addr, std::uint6
     return fail(Errc::Busy, "[{:#x}, +{:#x}) of the declared memory is already in use",
                 device_addr.value(), size);
   blocks_.take(first, last + 1 - first);
+  occupied_ += last + 1 - first;
   return cpu_base() + (device_addr - device_addr_);
 }
 
 std::uint64_t DeclaredMemory::pages_in_use() const {
   const std::scoped_lock guard(lock_);
   return blocks_.used().count();
+}
+
+std::uint64_t DeclaredMemory::pages_allocated() const {
+  const std::scoped_lock guard(lock_);
+  return blocks_.used().count() - occupied_;
 }
 
 Status declare_coherent_memory(Device& dev, PhysAddr bus_addr, DmaAddr device_addr,
@@ -110,7 +116,7 @@ Status declare_coherent_memory(Device& dev, PhysAddr bus_addr, DmaAddr device_ad
 Status release_declared_memory(Device& dev) {
   DeclaredMemory* mem = dev.declared_memory();
   if (mem == nullptr) return fail(Errc::InvalidArgument, "{}: no declared memory", dev.name());
-  if (const std::uint64_t in_use = mem->pages_in_use(); in_use != 0)
+  if (const std::uint64_t in_use = mem->pages_allocated(); in_use != 0)
     return fail(Errc::Busy, "{}: {} pages of its declared memory are still allocated", dev.name(),
                 in_use);
   const PhysAddr start = mem->region().range.start;

@@ -134,8 +134,9 @@ TEST_F(DeclaredMemoryTest, MarkOccupiedKeepsARangeFromAllocation) {
             Errc::InvalidArgument);
 }
 
-TEST_F(DeclaredMemoryTest, ReleaseWaitsForTheLastAllocation) {
+TEST_F(DeclaredMemoryTest, ReleaseWaitsForTheLastAllocationButNotForReservations) {
   ASSERT_TRUE(declare_coherent_memory(dev_, kBar, kDeviceView, kRegion, kMemoryMap));
+  ASSERT_TRUE(mark_declared_memory_occupied(dev_, kDeviceView, kPageSize));
   DmaAddr handle{};
   std::byte* cpu = alloc_coherent(dev_, kPageSize, &handle).value();
   EXPECT_EQ(release_declared_memory(dev_).error().code, Errc::Busy);

@@ -64,8 +64,9 @@ class MaskAllocator final : public machine::MaskZone {
   [[nodiscard]] Result<machine::Page*> alloc_pages_mask(machine::Gfp gfp, std::uint64_t size,
                                                         std::uint64_t mask,
                                                         int node = machine::kLocalNode);
-  /// As alloc_pages_mask(), from the pool alone, never the page allocator: for the bounce pool,
-  /// which the machine grew the pool for (seed 003).
+  /// As alloc_pages_mask(), from the pool alone, never the page allocator, and from the highest
+  /// run that fits, keeping the low end for narrow masks: for the bounce pool, which the machine
+  /// grew the pool for (seed 003).
   [[nodiscard]] Result<machine::Page*> alloc_pool_pages(machine::Gfp gfp, std::uint64_t size,
                                                         std::uint64_t mask);
   /// Returns a block from alloc_pages_mask() or alloc_pool_pages() with the same size.
@@ -95,13 +96,15 @@ class MaskAllocator final : public machine::MaskZone {
   [[nodiscard]] Status free_pool_pages(machine::Page* page, std::uint64_t pages) override;
 
  private:
+  /// `top` takes the pool's highest run that fits instead of searching.
   [[nodiscard]] Result<machine::Page*> allocate(machine::Gfp gfp, std::uint64_t size,
-                                                std::uint64_t mask, int node, bool try_normal);
+                                                std::uint64_t mask, int node, bool try_normal,
+                                                bool top = false);
   /// The page allocator's block of `pages` pages if it lies under the mask, else null (freed).
   [[nodiscard]] machine::Page* alloc_normal(machine::Gfp gfp, std::uint64_t pages,
                                             std::uint64_t mask, int node);
   /// The index of a newly taken run of `pages` pool pages below `window` (exclusive), or npos.
-  [[nodiscard]] std::size_t take_run_locked(std::size_t pages, std::size_t window);
+  [[nodiscard]] std::size_t take_run_locked(std::size_t pages, std::size_t window, bool top);
   [[nodiscard]] Status free_pool_locked(std::size_t index, std::size_t pages);
   [[nodiscard]] std::size_t window_for(std::uint64_t mask) const;
   void warn(const std::string& message);

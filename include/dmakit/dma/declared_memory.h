@@ -45,6 +45,8 @@ class DeclaredMemory {
   /// address. InvalidArgument outside the region, Busy when part of it is already in use.
   [[nodiscard]] Result<std::byte*> mark_occupied(DmaAddr device_addr, std::uint64_t size);
   [[nodiscard]] std::uint64_t pages_in_use() const;
+  /// Pages held by alloc() blocks, not counting mark_occupied() reservations.
+  [[nodiscard]] std::uint64_t pages_allocated() const;
 
  private:
   [[nodiscard]] std::byte* cpu_base() const;
@@ -54,6 +56,7 @@ class DeclaredMemory {
   unsigned flags_;
   mutable std::mutex lock_;
   alloc::BlockBitmap blocks_;  ///< guarded by lock_
+  std::uint64_t occupied_ = 0;  ///< guarded by lock_: pages mark_occupied() reserved, for good
 };
 
 /// Declares `size` bytes of device memory at machine physical address `bus_addr`, addressed by the
@@ -63,7 +66,7 @@ class DeclaredMemory {
 [[nodiscard]] Status declare_coherent_memory(Device& dev, PhysAddr bus_addr, DmaAddr device_addr,
                                              std::uint64_t size, unsigned flags);
 /// Gives the region back to the machine. Busy, with nothing released, while allocations from it
-/// live.
+/// live; reservations from mark_declared_memory_occupied() go with the region, as in Linux.
 [[nodiscard]] Status release_declared_memory(Device& dev);
 /// See DeclaredMemory::mark_occupied. InvalidArgument when the device has no region.
 [[nodiscard]] Result<std::byte*> mark_declared_memory_occupied(Device& dev, DmaAddr device_addr,

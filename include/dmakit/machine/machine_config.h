@@ -30,7 +30,8 @@ enum class MaskPoolSearch : std::uint8_t {
 
 /// The bounce pool (swiotlb, seed 001), carved out of the mask pool at start (seed 003: the swiotlb
 /// "makes allocations from the DMA area and no longer has its own dedicated memory pool"). The
-/// machine grows its mask pool by `size` so the pool's other users keep mask_pool_size.
+/// machine grows its mask pool by `size` so the pool's other users keep mask_pool_size, and the
+/// bounce pool takes the pool's top, so the low end stays for the narrow masks only it serves.
 struct SwiotlbConfig {
   static constexpr std::uint64_t kSegmentBytes = 256 * kKiB;  ///< 128 slots of 2 KiB
 
