@@ -4,6 +4,7 @@
 #ifndef DMAKIT_LINUX_TYPES_H
 #define DMAKIT_LINUX_TYPES_H
 
+#include <errno.h> /* calls that fail return a negative errno value */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
