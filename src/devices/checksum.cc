@@ -24,7 +24,8 @@ constexpr std::array<std::uint32_t, 256> kTable = make_table();
 
 std::uint32_t crc32(std::span<const std::byte> data) {
   std::uint32_t c = 0xffffffffu;
-  for (const std::byte b : data) c = kTable[(c ^ std::to_integer<std::uint32_t>(b)) & 0xff] ^ (c >> 8);
+  for (const std::byte b : data)
+    c = kTable[(c ^ std::to_integer<std::uint32_t>(b)) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
 }
 

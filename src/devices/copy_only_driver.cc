@@ -39,8 +39,8 @@ Status CopyOnlyDriver::copy_dma(DmaAddr addr, std::byte* cpu, std::uint32_t size
         std::min<std::uint64_t>(size - done, kPageSize - at.value() % kPageSize));
     const Result<std::byte*> mapped = cpu_of(at);
     if (!mapped) return std::unexpected(mapped.error());
-    const Status s = into_dma ? copier_.copy(*mapped, cpu + done, n)
-                              : copier_.copy(cpu + done, *mapped, n);
+    const Status s =
+        into_dma ? copier_.copy(*mapped, cpu + done, n) : copier_.copy(cpu + done, *mapped, n);
     if (!s) return s;
     done += n;
   }

@@ -24,8 +24,8 @@ LegacyDriver::~LegacyDriver() {
 Status LegacyDriver::start(LegacyMode mode, std::byte* buffer, std::uint32_t size) {
   if (buffer_ != nullptr) return fail(Errc::Busy, "{}: a transfer is in flight", dev_.name());
   if (size == 0 || size > regs_.max_transfer)
-    return fail(Errc::InvalidArgument, "{}: {} bytes: a transfer moves 1 to {}", dev_.name(),
-                size, regs_.max_transfer);
+    return fail(Errc::InvalidArgument, "{}: {} bytes: a transfer moves 1 to {}", dev_.name(), size,
+                regs_.max_transfer);
   const Direction dir =
       mode == LegacyMode::MemoryToDevice ? Direction::ToDevice : Direction::FromDevice;
   const Result<DmaAddr> dma = dma::map_single(dev_, buffer, size, dir);

@@ -16,7 +16,8 @@ namespace dmakit::devices {
 LocalMemoryController::LocalMemoryController(dma::Device& dev, const LocalMemoryConfig& config)
     : DeviceModel(dev, config.timing) {
   if (config.size == 0 || config.size % kPageSize != 0)
-    throw ConfigError("memory_size", fmt::format("{}: must be a whole number of pages", config.size));
+    throw ConfigError("memory_size",
+                      fmt::format("{}: must be a whole number of pages", config.size));
   regs_.memory_bus_addr = config.bus_addr;
   regs_.memory_device_addr = config.device_addr;
   regs_.memory_size = config.size;
@@ -34,9 +35,8 @@ std::size_t LocalMemoryController::service() {
   std::size_t done = 0;
   for (; regs_.entries != 0 && regs_.head != regs_.tail; ++regs_.head, ++done) {
     // The ring is the controller's own memory: reached locally, never over the bus or the IOMMU.
-    std::byte* slot =
-        local(regs_.ring + (regs_.head % regs_.entries) * sizeof(CopyDescriptor),
-              sizeof(CopyDescriptor));
+    std::byte* slot = local(regs_.ring + (regs_.head % regs_.entries) * sizeof(CopyDescriptor),
+                            sizeof(CopyDescriptor));
     if (slot == nullptr) break;
     CopyDescriptor d;
     std::memcpy(&d, slot, sizeof(d));

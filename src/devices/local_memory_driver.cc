@@ -24,13 +24,14 @@ Result<std::unique_ptr<LocalMemoryDriver>> LocalMemoryDriver::open(dma::Device& 
 Status LocalMemoryDriver::init() {
   // Exclusive: coherent memory comes from the board or not at all, so the ring cannot silently
   // land in host RAM (seed 001's flags).
-  if (Status s = dma::declare_coherent_memory(dev_, regs_.memory_bus_addr, regs_.memory_device_addr,
-                                              regs_.memory_size,
-                                              dma::kMemoryMap | dma::kMemoryExclusive);
+  if (Status s =
+          dma::declare_coherent_memory(dev_, regs_.memory_bus_addr, regs_.memory_device_addr,
+                                       regs_.memory_size, dma::kMemoryMap | dma::kMemoryExclusive);
       !s)
     return s;
   declared_ = true;
-  Result<std::byte*> ring = dma::alloc_coherent(dev_, entries_ * sizeof(CopyDescriptor), &ring_dma_);
+  Result<std::byte*> ring =
+      dma::alloc_coherent(dev_, entries_ * sizeof(CopyDescriptor), &ring_dma_);
   if (!ring) return std::unexpected(ring.error());
   ring_ = *ring;
   regs_.ring = ring_dma_;

@@ -14,7 +14,8 @@ const char* descriptor_format_name(DescriptorFormat format) {
 
 void encode_descriptor(DescriptorFormat format, const NicDescriptor& desc, std::byte* out) {
   if (format == DescriptorFormat::Bits32) {
-    const NicDesc32 d{static_cast<std::uint32_t>(desc.addr), static_cast<std::uint16_t>(desc.length),
+    const NicDesc32 d{static_cast<std::uint32_t>(desc.addr),
+                      static_cast<std::uint16_t>(desc.length),
                       static_cast<std::uint16_t>(desc.status)};
     std::memcpy(out, &d, sizeof(d));
   } else {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The NIC driver (devices layer). Receive ring discipline, as Linux NIC drivers keep it: descriptors
-// are cleaned in ring order while the NIC has set their done bit, and posted again in ring order,
-// so [rx_next_, rx_tail_) is what the NIC owns. A buffer the DMA API cannot hand back (no bounce
-// slot, say) stops the refill there; the next receive() tries again.
+// The NIC driver (devices layer). Receive ring discipline, as Linux NIC drivers keep it:
+// descriptors are cleaned in ring order while the NIC has set their done bit, and posted again in
+// ring order, so [rx_next_, rx_tail_) is what the NIC owns. A buffer the DMA API cannot hand back
+// (no bounce slot, say) stops the refill there; the next receive() tries again.
 #include "dmakit/devices/nic_driver.h"
 
 #include <cstring>
@@ -127,8 +127,7 @@ Status NicDriver::hand_rx_to_device(Buffer& buffer) {
   if (config_.rx_strategy == RxStrategy::MapPerPacket || !buffer.mapped)
     return map_buffer(buffer, config_.buffer_bytes, Direction::FromDevice);
   ++stats_.syncs;
-  return dma::sync_single_for_device(dev_, buffer.dma, config_.buffer_bytes,
-                                     Direction::FromDevice);
+  return dma::sync_single_for_device(dev_, buffer.dma, config_.buffer_bytes, Direction::FromDevice);
 }
 
 NicDescriptor NicDriver::descriptor(const std::byte* ring, std::uint32_t index) const {
@@ -147,8 +146,7 @@ std::uint32_t NicDriver::max_payload() const {
 
 Status NicDriver::transmit(std::span<const std::byte> payload) {
   if (tx_next_ - tx_clean_ == config_.tx_entries)
-    return fail(Errc::Busy, "{}: transmit ring full ({} entries)", dev_.name(),
-                config_.tx_entries);
+    return fail(Errc::Busy, "{}: transmit ring full ({} entries)", dev_.name(), config_.tx_entries);
   if (payload.size() > max_payload())
     return fail(Errc::InvalidArgument, "{}: {}-byte packet exceeds the {}-byte buffers",
                 dev_.name(), payload.size(), max_payload());
@@ -156,8 +154,7 @@ Status NicDriver::transmit(std::span<const std::byte> payload) {
   Buffer& b = tx_[tx_next_ % config_.tx_entries];
   std::memcpy(b.cpu, frame.data(), frame.size());
   if (Status s = map_buffer(b, frame.size(), Direction::ToDevice); !s) return s;
-  set_descriptor(tx_ring_, tx_next_,
-                 {b.dma.value(), static_cast<std::uint32_t>(frame.size()), 0});
+  set_descriptor(tx_ring_, tx_next_, {b.dma.value(), static_cast<std::uint32_t>(frame.size()), 0});
   regs_.tx_tail = ++tx_next_;
   return {};
 }
@@ -169,7 +166,8 @@ Result<std::size_t> NicDriver::reap_transmitted() {
     const NicDescriptor d = descriptor(tx_ring_, tx_clean_);
     if ((d.status & kDescDone) == 0) break;
     Buffer& b = tx_[tx_clean_ % config_.tx_entries];
-    if (Status s = dma::unmap_page(dev_, b.dma, d.length, Direction::ToDevice); !s) return std::unexpected(s.error());
+    if (Status s = dma::unmap_page(dev_, b.dma, d.length, Direction::ToDevice); !s)
+      return std::unexpected(s.error());
     b.mapped = false;
     if ((d.status & kDescDmaError) != 0) ++errors;
   }
@@ -188,10 +186,10 @@ Result<std::size_t> NicDriver::receive(const Deliver& deliver) {
     const NicDescriptor d = descriptor(rx_ring_, rx_next_);
     if ((d.status & kDescDone) == 0) break;
     Buffer& b = rx_[rx_next_ % config_.rx_entries];
-    Status handed = config_.rx_strategy == RxStrategy::MapPerPacket
-                        ? dma::unmap_page(dev_, b.dma, config_.buffer_bytes, Direction::FromDevice)
-                        : dma::sync_single_for_cpu(dev_, b.dma, config_.buffer_bytes,
-                                                   Direction::FromDevice);
+    Status handed =
+        config_.rx_strategy == RxStrategy::MapPerPacket
+            ? dma::unmap_page(dev_, b.dma, config_.buffer_bytes, Direction::FromDevice)
+            : dma::sync_single_for_cpu(dev_, b.dma, config_.buffer_bytes, Direction::FromDevice);
     if (!handed) return std::unexpected(handed.error());
     if (config_.rx_strategy == RxStrategy::MapPerPacket)
       b.mapped = false;

@@ -20,8 +20,8 @@ StorageController::StorageController(dma::Device& dev, const StorageConfig& conf
     throw ConfigError("max_segment_size",
                       fmt::format("{}: must be a positive multiple of 512", l.max_segment_size));
   if (!is_contiguous_mask(l.segment_boundary_mask) || l.segment_boundary_mask < kPageSize - 1)
-    throw ConfigError("segment_boundary", fmt::format("{:#x}: must be 2^n - 1 with n >= 12",
-                                                      l.segment_boundary_mask));
+    throw ConfigError("segment_boundary",
+                      fmt::format("{:#x}: must be 2^n - 1 with n >= 12", l.segment_boundary_mask));
   if (l.max_sectors == 0) throw ConfigError("max_sectors", "must be at least 1");
   if (config.capacity == 0 || config.capacity % kSectorSize != 0)
     throw ConfigError("capacity",

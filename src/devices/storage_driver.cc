@@ -29,8 +29,7 @@ StorageDriver::StorageDriver(dma::Device& dev, StorageRegisters& regs,
                              const StorageDriverConfig& config)
     : dev_(dev), regs_(regs), config_(config) {}
 
-Result<std::unique_ptr<StorageDriver>> StorageDriver::open(dma::Device& dev,
-                                                           StorageRegisters& regs,
+Result<std::unique_ptr<StorageDriver>> StorageDriver::open(dma::Device& dev, StorageRegisters& regs,
                                                            const StorageDriverConfig& config) {
   if (config.queue_entries == 0)
     return fail(Errc::InvalidArgument, "{}: the queue needs at least one entry", dev.name());
@@ -50,8 +49,8 @@ Status StorageDriver::init() {
   // One command block per queue entry in reserve: a full queue can always be built, whatever
   // else holds memory below the mask (seed 003's mempool_create_pool_pmask).
   Result<std::unique_ptr<alloc::MaskMempool>> pool = alloc::MaskMempool::create(
-      *dev_.platform().mask_allocator(), config_.queue_entries,
-      command_block_bytes(l.max_segments), dma::detail::phys_mask_under(dev_, dev_.streaming_limit()));
+      *dev_.platform().mask_allocator(), config_.queue_entries, command_block_bytes(l.max_segments),
+      dma::detail::phys_mask_under(dev_, dev_.streaming_limit()));
   if (!pool) return std::unexpected(pool.error());
   blocks_ = std::move(*pool);
   Result<std::byte*> queue =
@@ -69,9 +68,9 @@ StorageDriver::~StorageDriver() {
   for (Request& r : in_flight_)
     DMAKIT_CHECK(release(r), "{}: releasing a request failed", dev_.name());
   if (queue_ != nullptr)
-    DMAKIT_CHECK(dma::free_coherent(dev_, config_.queue_entries * sizeof(std::uint64_t), queue_,
-                                    queue_dma_),
-                 "{}: queue free failed", dev_.name());
+    DMAKIT_CHECK(
+        dma::free_coherent(dev_, config_.queue_entries * sizeof(std::uint64_t), queue_, queue_dma_),
+        "{}: queue free failed", dev_.name());
 }
 
 Result<std::vector<std::vector<StorageDriver::Piece>>> StorageDriver::plan(
@@ -88,8 +87,8 @@ Result<std::vector<std::vector<StorageDriver::Piece>>> StorageDriver::plan(
       in_request = 0;
     }
     const std::uint64_t in_page = phys->value() % kPageSize;
-    const std::uint64_t len = std::min(
-        {size - done, kPageSize - in_page, l.max_segment_size, max_bytes - in_request});
+    const std::uint64_t len =
+        std::min({size - done, kPageSize - in_page, l.max_segment_size, max_bytes - in_request});
     requests.back().push_back({dev_.memory().pfn_to_page(phys_to_pfn(*phys)),
                                static_cast<std::uint32_t>(in_page),
                                static_cast<std::uint32_t>(len)});
@@ -116,8 +115,13 @@ Result<StorageDriver::Request> StorageDriver::prepare(std::uint64_t io, StorageO
     DMAKIT_CHECK(blocks_->free(r.block), "{}: command block free failed", dev_.name());
     return std::unexpected(segments.error());
   }
-  CommandHeader h{op, CommandStatus::Pending, static_cast<std::uint16_t>(*segments), 0, lba,
-                  static_cast<std::uint32_t>(r.bytes / kSectorSize), 0};
+  CommandHeader h{op,
+                  CommandStatus::Pending,
+                  static_cast<std::uint16_t>(*segments),
+                  0,
+                  lba,
+                  static_cast<std::uint32_t>(r.bytes / kSectorSize),
+                  0};
   if (op == StorageOp::Write) h.checksum = crc32({data, r.bytes});
   std::memcpy(r.block, &h, sizeof(h));
   for (std::size_t i = 0; i < *segments; ++i) {
@@ -141,7 +145,8 @@ Result<StorageDriver::Request> StorageDriver::prepare(std::uint64_t io, StorageO
 }
 
 Status StorageDriver::unmap(Request& r) {
-  const std::uint64_t block_bytes = command_block_bytes(static_cast<std::uint32_t>(r.table.nents()));
+  const std::uint64_t block_bytes =
+      command_block_bytes(static_cast<std::uint32_t>(r.table.nents()));
   if (Status s = dma::unmap_sg(dev_, r.table, data_direction(r.op)); !s) return s;
   return dma::unmap_single(dev_, r.block_dma, block_bytes, Direction::Bidirectional);
 }

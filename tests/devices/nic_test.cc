@@ -127,7 +127,7 @@ TEST(Nic, ThirtyTwoBitDescriptorsAreRefusedWhereNothingReachesHighMemory) {
   EXPECT_EQ(driver.error().code, Errc::AboveMask);
   EXPECT_NE(driver.error().message.find("32-bit descriptors"), std::string::npos);
   EXPECT_EQ(free_pages(platform.machine()), free_before);  // rings and buffers all given back
-  EXPECT_EQ(nic.registers().rx_entries, 0u);         // the NIC was never started
+  EXPECT_EQ(nic.registers().rx_entries, 0u);               // the NIC was never started
 }
 
 TEST(Nic, SixtyFourBitDescriptorsNeedNoHelpToReachHighMemory) {

@@ -79,8 +79,7 @@ TEST_P(StorageOnEveryPlatform, WritesAndReadsBackChecksummedBlocks) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, StorageOnEveryPlatform,
-                         ::testing::ValuesIn(testing::kDataPathKinds),
-                         testing::PlatformKindName());
+                         ::testing::ValuesIn(testing::kDataPathKinds), testing::PlatformKindName());
 
 TEST(StorageController, DriverSplitsRequestsAtTheSegmentLimits) {
   // 2 KiB segments, 4 of them and 16 sectors a command: 64 KiB in 32 segments is 8 requests.

@@ -77,7 +77,7 @@ struct NicConfig {
 struct NicStats {
   std::uint64_t frames_received = 0;  ///< written into receive buffers
   std::uint64_t frames_sent = 0;
-  std::uint64_t dma_errors = 0;      ///< descriptors completed with kDescDmaError
+  std::uint64_t dma_errors = 0;  ///< descriptors completed with kDescDmaError
 };
 
 /// The NIC model. Frames arriving on its wire wait in the wire's FIFO until service() finds a

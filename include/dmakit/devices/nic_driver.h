@@ -54,8 +54,7 @@ class NicDriver {
   /// Errors: InvalidArgument for a bad configuration; what the DMA API reports otherwise. A NIC
   /// with 32-bit descriptors on a platform that cannot give it addresses below 4 GiB (no IOMMU,
   /// no bounce pool, buffers above 4 GiB) gets AboveMask naming that, with nothing left held.
-  [[nodiscard]] static Result<std::unique_ptr<NicDriver>> open(dma::Device& dev,
-                                                               NicRegisters& regs,
+  [[nodiscard]] static Result<std::unique_ptr<NicDriver>> open(dma::Device& dev, NicRegisters& regs,
                                                                const NicDriverConfig& config);
   ~NicDriver();
 

@@ -18,9 +18,9 @@ inline constexpr std::uint64_t kSectorSize = 512;
 /// that does its own scatter/gather has limits of its own).
 struct StorageLimits {
   std::uint32_t max_segments = 32;
-  std::uint64_t max_segment_size = 64 * 1024;          ///< a multiple of kSectorSize
+  std::uint64_t max_segment_size = 64 * 1024;         ///< a multiple of kSectorSize
   std::uint64_t segment_boundary_mask = 0xffffffffu;  ///< 2^n - 1, n >= 12: no segment crosses it
-  std::uint32_t max_sectors = 1024;                    ///< per command
+  std::uint32_t max_sectors = 1024;                   ///< per command
 };
 
 /// Command opcodes and completion states, as they lie in a command block.
@@ -61,7 +61,7 @@ struct CommandHeader {
 /// command blocks in [head, tail): the driver advances tail (the doorbell); the controller
 /// completes commands in order and advances head.
 struct StorageRegisters {
-  StorageLimits limits;  ///< read-only: what the controller accepts
+  StorageLimits limits;        ///< read-only: what the controller accepts
   unsigned address_bits = 64;  ///< read-only: the address lines it drives
   std::uint64_t capacity_sectors = 0;
   DmaAddr queue;
