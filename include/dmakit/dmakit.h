@@ -5,6 +5,7 @@
 #include "dmakit/alloc/alloc.h"
 #include "dmakit/core/core.h"
 #include "dmakit/dma/dma.h"
+#include "dmakit/engine/engine.h"
 #include "dmakit/iommu/iommu.h"
 #include "dmakit/machine/machine.h"
 #include "dmakit/pool/dma_pool.h"
