@@ -3,11 +3,14 @@
 // pool, and buffers handed out from chosen physical addresses.
 #pragma once
 
+#include <atomic>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/platform.h"
+#include "dmakit/engine/channel.h"
 #include "dmakit/engine/dma_engine.h"
 #include "testing/bounce_machine.h"
 
@@ -49,6 +52,30 @@ struct EngineMachine {
 
  private:
   std::uint64_t next_ = kGiB;
+};
+
+/// Holds a channel's worker inside a callback until opened, so that what is queued behind it waits.
+/// Open it, and let the gate's descriptor complete, before it goes out of scope.
+struct ChannelGate {
+  /// Submits and issues the gate's descriptor on `ch`, and returns its cookie once the worker is
+  /// inside its callback.
+  engine::Cookie close(engine::Channel& ch) {
+    Result<engine::Descriptor> d = ch.prep_interrupt();
+    d->set_callback(
+        [](void* gate, const engine::Completion&) {
+          auto* g = static_cast<ChannelGate*>(gate);
+          g->entered = true;
+          while (!g->open.load()) std::this_thread::yield();
+        },
+        this);
+    const engine::Cookie cookie = ch.submit(std::move(*d));
+    ch.issue_pending();
+    while (!entered.load()) std::this_thread::yield();
+    return cookie;
+  }
+
+  std::atomic<bool> entered{false};
+  std::atomic<bool> open{false};
 };
 
 }  // namespace dmakit::testing

@@ -52,7 +52,7 @@ class TxHandle {
 struct TxOptions {
   /// The operation starts only once all of these have completed (async_tx's depend_tx, any
   /// number); if one of them failed, it completes with Aborted and moves nothing.
-  std::span<const TxHandle> after;
+  std::span<const TxHandle> after{};
   /// Never run the callback before the call returns: an inline copy reports through a channel's
   /// interrupt descriptor instead.
   bool defer_callback = false;
