@@ -52,23 +52,27 @@ void copy_spans(std::span<const dma::AccessSpan> dst, std::span<const dma::Acces
 
 bool segments_overlap(std::span<const BusSegment> a, std::span<const BusSegment> b) {
   auto intervals = [](std::span<const BusSegment> segments) {
-    std::vector<detail::Interval> out;
+    detail::Intervals out;
     for (const BusSegment& s : segments) out.push_back({s.addr.value(), s.addr.value() + s.length});
     return out;
   };
-  return detail::any_overlap(intervals(a), intervals(b));
+  detail::Intervals x = intervals(a);
+  detail::Intervals y = intervals(b);
+  return detail::any_overlap(x, y);
 }
 
 bool spans_overlap(std::span<const dma::AccessSpan> a, std::span<const dma::AccessSpan> b) {
   auto intervals = [](std::span<const dma::AccessSpan> spans) {
-    std::vector<detail::Interval> out;
+    detail::Intervals out;
     for (const dma::AccessSpan& s : spans) {
       const auto start = reinterpret_cast<std::uintptr_t>(s.mem);
       out.push_back({start, start + s.size});
     }
     return out;
   };
-  return detail::any_overlap(intervals(a), intervals(b));
+  detail::Intervals x = intervals(a);
+  detail::Intervals y = intervals(b);
+  return detail::any_overlap(x, y);
 }
 
 }  // namespace

@@ -4,9 +4,11 @@
 // moves them in, so it is refused rather than done wrong.
 #pragma once
 
+#include <absl/container/inlined_vector.h>
+
 #include <algorithm>
 #include <cstdint>
-#include <vector>
+#include <span>
 
 namespace dmakit::engine::detail {
 
@@ -15,8 +17,12 @@ struct Interval {
   std::uint64_t end;  ///< one past the last byte
 };
 
+/// Intervals with room for the common case (one each side of a copy) without a heap allocation.
+using Intervals = absl::InlinedVector<Interval, 2>;
+
 /// Whether any interval of `a` shares a byte with any interval of `b`; O((n + m) log(n + m)).
-inline bool any_overlap(std::vector<Interval> a, std::vector<Interval> b) {
+/// Sorts both in place.
+inline bool any_overlap(std::span<Interval> a, std::span<Interval> b) {
   if (a.size() == 1 && b.size() == 1) return a[0].start < b[0].end && b[0].start < a[0].end;
   auto by_start = [](const Interval& x, const Interval& y) { return x.start < y.start; };
   std::ranges::sort(a, by_start);
