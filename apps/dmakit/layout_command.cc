@@ -259,19 +259,19 @@ nlohmann::json engines_json(const Engines& engines) {
                           {"busy_ns", s.busy_ns}});
     }
     const dma::Device& dev = e->device();
-    out.push_back({{"name", e->name()},
-                   {"device", dev.name()},
-                   {"dma_mask_bits", mask_bits(dev.dma_mask())},
-                   {"iommu_domain", dev.domain() != nullptr ? nlohmann::json(dev.domain()->id())
-                                                            : nlohmann::json(nullptr)},
-                   {"capabilities", capabilities_text(c.channel.capabilities)},
-                   {"max_transfer", c.channel.max_transfer},
-                   {"inline_threshold", threshold_json(c)},
-                   {"queue_limit", c.queue_limit},
-                   {"wait", engine::wait_mode_name(c.channel.wait)},
-                   {"spin_us", std::chrono::duration_cast<std::chrono::microseconds>(c.channel.spin)
-                                   .count()},
-                   {"channels", channels}});
+    out.push_back(
+        {{"name", e->name()},
+         {"device", dev.name()},
+         {"dma_mask_bits", mask_bits(dev.dma_mask())},
+         {"iommu_domain",
+          dev.domain() != nullptr ? nlohmann::json(dev.domain()->id()) : nlohmann::json(nullptr)},
+         {"capabilities", capabilities_text(c.channel.capabilities)},
+         {"max_transfer", c.channel.max_transfer},
+         {"inline_threshold", threshold_json(c)},
+         {"queue_limit", c.queue_limit},
+         {"wait", engine::wait_mode_name(c.channel.wait)},
+         {"spin_us", std::chrono::duration_cast<std::chrono::microseconds>(c.channel.spin).count()},
+         {"channels", channels}});
   }
   return out;
 }

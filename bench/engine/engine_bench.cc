@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // What offloading a copy costs and gives (seed 002): copy_async of 4 KiB to 4 MiB through an engine
 // with one channel and with two, each keeping four copies in flight, against memcpy of the same
-// buffers in the same run (throughput); and the submit-to-callback time of 64-byte copies, offloaded
-// against done inline, with the median and 99th percentile of each kept as counters.
+// buffers in the same run (throughput); and the submit-to-callback time of 64-byte copies,
+// offloaded against done inline, with the median and 99th percentile of each kept as counters.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

@@ -12,13 +12,19 @@
 namespace dmakit::engine {
 namespace {
 
-std::string field_of(const std::string& yaml) {
+// The field a ConfigError thrown by `setup` names, or "" when nothing is thrown.
+template <class Setup>
+std::string error_field(Setup setup) {
   try {
-    (void)parse_engine_configs(yaml);
+    setup();
   } catch (const ConfigError& e) {
     return e.field();
   }
   return "";
+}
+
+std::string field_of(const std::string& yaml) {
+  return error_field([&] { (void)parse_engine_configs(yaml); });
 }
 
 TEST(EngineConfig, ParsesEveryKey) {
@@ -84,12 +90,7 @@ engines:
   EXPECT_TRUE(engines[1]->request_channel(Capability::Memset).has_value());
 
   auto field = [&](const std::string& yaml) {
-    try {
-      (void)create_engines(platform, parse_engine_configs(yaml));
-    } catch (const ConfigError& e) {
-      return e.field();
-    }
-    return std::string();
+    return error_field([&] { (void)create_engines(platform, parse_engine_configs(yaml)); });
   };
   EXPECT_EQ(field("engines: [{name: e, device: nosuch}]"), "engines[0].device");
   EXPECT_EQ(field("engines: [{name: e, device: copy0}, {name: f, device: copy0}]"),
