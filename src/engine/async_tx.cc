@@ -20,6 +20,7 @@
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/mapping.h"
 #include "engine/interval.h"
+#include "engine/spin.h"
 
 namespace dmakit::engine {
 
@@ -54,6 +55,9 @@ struct Op {
   DmaAddr src_dma{};
   Completion deferred;  ///< an inline result waiting for its interrupt descriptor
 };
+
+// Retired operations kept for reuse at most; beyond, they are freed.
+constexpr std::size_t kRetiredOps = 256;
 
 }  // namespace detail
 
@@ -272,6 +276,7 @@ const Completion* TxHandle::result() const {
 
 AsyncTx::AsyncTx(DmaEngine& engine)
     : engine_(engine), threshold_(engine.config().inline_threshold.value_or(0)) {
+  retired_.reserve(detail::kRetiredOps);
   if (engine.config().inline_threshold) return;
   static std::once_flag once;
   static std::uint64_t measured = 0;
@@ -280,8 +285,42 @@ AsyncTx::AsyncTx(DmaEngine& engine)
 }
 
 AsyncTx::~AsyncTx() {
-  for (std::uint64_t n; (n = in_flight_.load(std::memory_order_acquire)) != 0;)
-    in_flight_.wait(n, std::memory_order_acquire);
+  {
+    std::unique_lock guard(drain_lock_);
+    drained_.wait(guard, [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
+  }
+  for (Op* op : retired_) delete op;
+}
+
+Op* AsyncTx::new_op() {
+  Op* op = nullptr;
+  {
+    const std::unique_lock guard = detail::take(retired_lock_);
+    if (!retired_.empty()) {
+      op = retired_.back();
+      retired_.pop_back();
+    }
+  }
+  if (op == nullptr) return new Op;
+  // Reset in this thread: the old handle state, if nobody else holds it, is freed here.
+  op->state.reset();
+  op->waiting.store(1, std::memory_order_relaxed);
+  op->dependency_failed.store(false, std::memory_order_relaxed);
+  op->dst_sg = nullptr;
+  op->src_sg = nullptr;
+  op->deferred = {};
+  return op;
+}
+
+void AsyncTx::retire(Op* op) {
+  {
+    const std::unique_lock guard = detail::take(retired_lock_);
+    if (retired_.size() < detail::kRetiredOps) {
+      retired_.push_back(op);
+      return;
+    }
+  }
+  delete op;
 }
 
 AsyncTxStats AsyncTx::stats() const {
@@ -291,49 +330,54 @@ AsyncTxStats AsyncTx::stats() const {
 
 TxHandle AsyncTx::copy_async(void* dst, const void* src, std::uint64_t length, Callback callback,
                              void* context, const TxOptions& options) {
-  auto op = std::make_unique<Op>();
+  Op* op = new_op();
   op->kind = Op::Kind::Copy;
   op->dst = static_cast<std::byte*>(dst);
   op->src = static_cast<const std::byte*>(src);
   op->length = length;
   op->callback = callback;
   op->context = context;
-  return start(std::move(op), options, /*is_fence=*/false);
+  return start(op, options, /*is_fence=*/false);
 }
 
 TxHandle AsyncTx::memset_async(void* dst, std::byte value, std::uint64_t length, Callback callback,
                                void* context, const TxOptions& options) {
-  auto op = std::make_unique<Op>();
+  Op* op = new_op();
   op->kind = Op::Kind::Memset;
   op->dst = static_cast<std::byte*>(dst);
+  op->src = nullptr;
   op->fill = value;
   op->length = length;
   op->callback = callback;
   op->context = context;
-  return start(std::move(op), options, /*is_fence=*/false);
+  return start(op, options, /*is_fence=*/false);
 }
 
 TxHandle AsyncTx::copy_sg_async(dma::SgTable& dst, dma::SgTable& src, Callback callback,
                                 void* context, const TxOptions& options) {
-  auto op = std::make_unique<Op>();
+  Op* op = new_op();
   op->kind = Op::Kind::CopySg;
   op->dst_sg = &dst;
   op->src_sg = &src;
   op->length = dst.length();
   op->callback = callback;
   op->context = context;
-  return start(std::move(op), options, /*is_fence=*/false);
+  return start(op, options, /*is_fence=*/false);
 }
 
 TxHandle AsyncTx::fence() {
-  auto op = std::make_unique<Op>();
+  Op* op = new_op();
   op->kind = Op::Kind::Fence;
-  return start(std::move(op), {}, /*is_fence=*/true);
+  op->dst = nullptr;
+  op->src = nullptr;
+  op->length = 0;
+  op->callback = nullptr;
+  op->context = nullptr;
+  return start(op, {}, /*is_fence=*/true);
 }
 
-TxHandle AsyncTx::start(std::unique_ptr<Op> owned, const TxOptions& options, bool is_fence) {
+TxHandle AsyncTx::start(Op* op, const TxOptions& options, bool is_fence) {
   in_flight_.fetch_add(1, std::memory_order_relaxed);
-  Op* op = owned.release();
   op->tx = this;
   op->defer = options.defer_callback;
   op->state = std::make_shared<TxState>();
@@ -472,8 +516,10 @@ void AsyncTx::finish(Op* op, const Completion& done) {
       d->dependency_failed.store(true, std::memory_order_relaxed);
     if (d->waiting.fetch_sub(1, std::memory_order_acq_rel) == 1) launch(d);
   }
-  delete op;
-  if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) in_flight_.notify_all();
+  retire(op);
+  // Under the lock, so that the destructor cannot return (and free the lock) in between.
+  const std::lock_guard guard(drain_lock_);
+  if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) drained_.notify_all();
 }
 
 std::uint64_t AsyncTx::measure_threshold() {

@@ -14,19 +14,14 @@
 #include "dmakit/core/mask.h"
 #include "dmakit/dma/device.h"
 #include "engine/interval.h"
+#include "engine/spin.h"
 
 namespace dmakit::engine {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#else
-  std::this_thread::yield();
-#endif
-}
+using detail::cpu_relax;
+using detail::take;
 
 std::uint64_t total_length(std::span<const BusSegment> segments) {
   std::uint64_t total = 0;
@@ -130,7 +125,7 @@ Result<Descriptor> Channel::prep_memset(DmaAddr dst, std::byte value, std::uint6
   if (Status s = check_reach("destination", dst, length); !s) return std::unexpected(s.error());
   Descriptor desc(Capability::Memset, length);
   desc.fill_ = value;
-  desc.dst_.push_back({dst, length});
+  desc.dst_ = {dst, length};
   return desc;
 }
 
@@ -161,8 +156,14 @@ Result<Descriptor> Channel::prep_copy(Capability op, std::span<const BusSegment>
   if (segments_overlap(dst, src))
     return fail(Errc::InvalidArgument, "{}: source and destination overlap", name_);
   Descriptor desc(op, length);
-  desc.dst_.assign(dst.begin(), dst.end());
-  desc.src_.assign(src.begin(), src.end());
+  if (op == Capability::Memcpy) {
+    desc.dst_ = dst.front();
+    desc.src_ = src.front();
+  } else {
+    desc.sg_.assign(dst.begin(), dst.end());
+    desc.sg_.insert(desc.sg_.end(), src.begin(), src.end());
+    desc.sg_dst_ = dst.size();
+  }
   return desc;
 }
 
@@ -173,7 +174,7 @@ Result<Descriptor> Channel::prep_interrupt() {
 }
 
 Cookie Channel::submit(Descriptor&& desc) {
-  std::unique_lock guard(lock_);
+  std::unique_lock guard = take(lock_);
   last_cookie_ = next_cookie(last_cookie_);
   desc.cookie_ = last_cookie_;
   desc.seq_ = ++last_seq_;
@@ -196,7 +197,7 @@ Cookie Channel::submit(Descriptor&& desc) {
 
 void Channel::issue_pending() {
   {
-    std::lock_guard guard(lock_);
+    const std::unique_lock guard = take(lock_);
     if (pending_.empty()) return;
     std::ranges::move(pending_, std::back_inserter(issued_));
     pending_.clear();
@@ -256,6 +257,7 @@ ChannelStats Channel::stats() const {
   s.errors = errors_.load(std::memory_order_relaxed);
   s.aborted = aborted_.load(std::memory_order_relaxed);
   s.batches = batches_.load(std::memory_order_relaxed);
+  s.sleeps = sleeps_.load(std::memory_order_relaxed);
   s.queue_depth = queue_depth();
   s.max_queue_depth = max_depth_.load(std::memory_order_relaxed);
   s.busy_ns = busy_ns_.load(std::memory_order_relaxed);
@@ -272,12 +274,12 @@ void Channel::wait_for_work(std::uint32_t& seen) {
     }
     if (config_.wait == WaitMode::Poll || (spins & 63) != 0 || Clock::now() < spin_until) {
       cpu_relax();
-      if (config_.wait == WaitMode::Poll && (spins & 1023) == 1023) std::this_thread::yield();
       continue;
     }
     // Dekker with issue_pending: it bumps work_ then reads sleeping_; we set sleeping_ then read
     // work_ (inside wait), so one of us sees the other and no wake-up is lost.
     sleeping_.store(true, std::memory_order_seq_cst);
+    sleeps_.fetch_add(1, std::memory_order_relaxed);
     work_.wait(seen, std::memory_order_seq_cst);
     sleeping_.store(false, std::memory_order_relaxed);
   }
@@ -285,10 +287,14 @@ void Channel::wait_for_work(std::uint32_t& seen) {
 
 void Channel::run() {
   std::vector<Descriptor> batch;
-  std::uint32_t seen = work_.load(std::memory_order_acquire);
+  std::uint32_t seen = 0;  // work_ starts at 0: the first issue wakes the worker
   for (;;) {
+    // The queue lock is taken only once work_ says something was issued, so a worker waiting for
+    // work never contends with submitters (a contended mutex sleeps, and a sleeper on a loaded
+    // machine wakes milliseconds later).
+    if (!stop_.load(std::memory_order_acquire)) wait_for_work(seen);
     {
-      std::lock_guard guard(lock_);
+      const std::unique_lock guard = take(lock_);
       batch.swap(issued_);
       if (batch.empty() && stop_.load(std::memory_order_acquire)) {
         if (pending_.empty()) {
@@ -298,10 +304,7 @@ void Channel::run() {
         batch.swap(pending_);  // submitted by callbacks during shutdown: aborted below
       }
     }
-    if (batch.empty()) {
-      wait_for_work(seen);
-      continue;
-    }
+    if (batch.empty()) continue;
     const Clock::time_point start = Clock::now();
     for (Descriptor& desc : batch) {
       Completion done{{}, Method::Offloaded, desc.cookie_, 0};
@@ -326,7 +329,7 @@ Status Channel::execute(const Descriptor& desc) {
   dst_spans_.clear();
   src_spans_.clear();
   // Every range is translated (and permission-checked) before a byte moves: no partial copies.
-  for (const BusSegment& seg : desc.dst_) {
+  for (const BusSegment& seg : desc.destination()) {
     if (Status s = dma::translate_for_access(device_, seg.addr, seg.length, dma::Access::Write,
                                              dst_spans_);
         !s)
@@ -337,7 +340,7 @@ Status Channel::execute(const Descriptor& desc) {
       std::memset(span.mem, std::to_integer<int>(desc.fill_), span.size);
     return {};
   }
-  for (const BusSegment& seg : desc.src_) {
+  for (const BusSegment& seg : desc.source()) {
     if (Status s =
             dma::translate_for_access(device_, seg.addr, seg.length, dma::Access::Read, src_spans_);
         !s)

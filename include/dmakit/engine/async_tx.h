@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -121,7 +122,9 @@ class AsyncTx {
 
  private:
   friend struct detail::Op;
-  TxHandle start(std::unique_ptr<detail::Op> op, const TxOptions& options, bool is_fence);
+  [[nodiscard]] detail::Op* new_op();
+  void retire(detail::Op* op);
+  TxHandle start(detail::Op* op, const TxOptions& options, bool is_fence);
   static void launch(detail::Op* first);
   [[nodiscard]] bool offload(detail::Op* op);
   void run_inline(detail::Op* op);
@@ -132,7 +135,15 @@ class AsyncTx {
 
   DmaEngine& engine_;
   std::atomic<std::uint64_t> threshold_;
+
+  std::mutex drain_lock_;  ///< the last decrement of in_flight_ and the destructor's wait
+  std::condition_variable drained_;
   std::atomic<std::uint64_t> in_flight_{0};
+
+  // Finished operations, reused by the next call: a completion runs on a channel's thread, and
+  // freeing there what the caller's thread allocated makes both contend for the allocator's lock.
+  std::mutex retired_lock_;
+  std::vector<detail::Op*> retired_;  ///< guarded by retired_lock_; capacity fixed at start
 
   std::mutex order_lock_;
   std::shared_ptr<detail::TxState> fence_;                     ///< guarded by order_lock_

@@ -55,6 +55,7 @@ struct ChannelStats {
   std::uint64_t errors = 0;       ///< completed with a fault
   std::uint64_t aborted = 0;      ///< completed unrun (terminate, shutdown)
   std::uint64_t batches = 0;      ///< times the worker took the issued queue
+  std::uint64_t sleeps = 0;       ///< times the idle worker slept on the futex (Block mode)
   std::uint64_t queue_depth = 0;  ///< submitted and not completed now
   std::uint64_t max_queue_depth = 0;
   std::uint64_t busy_ns = 0;  ///< time the worker spent moving bytes and completing
@@ -156,6 +157,7 @@ class Channel {
   std::atomic<std::uint64_t> errors_{0};
   std::atomic<std::uint64_t> aborted_{0};
   std::atomic<std::uint64_t> batches_{0};
+  std::atomic<std::uint64_t> sleeps_{0};
   std::atomic<std::uint64_t> busy_ns_{0};
 
   std::vector<dma::AccessSpan> dst_spans_;  ///< the worker's, reused per descriptor

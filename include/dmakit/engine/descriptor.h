@@ -85,9 +85,16 @@ using Callback = void (*)(void* context, const Completion& done);
 class Descriptor {
  public:
   [[nodiscard]] Capability operation() const { return op_; }
-  /// Destination segments (one for memcpy and memset), then source segments (none for memset).
-  [[nodiscard]] std::span<const BusSegment> destination() const { return dst_; }
-  [[nodiscard]] std::span<const BusSegment> source() const { return src_; }
+  /// Destination segments (one for memcpy and memset, none for an interrupt).
+  [[nodiscard]] std::span<const BusSegment> destination() const {
+    if (op_ == Capability::Sg) return {sg_.data(), sg_dst_};
+    return {&dst_, op_ == Capability::Interrupt ? 0U : 1U};
+  }
+  /// Source segments (one for memcpy, none for memset and interrupts).
+  [[nodiscard]] std::span<const BusSegment> source() const {
+    if (op_ == Capability::Sg) return std::span<const BusSegment>(sg_).subspan(sg_dst_);
+    return {&src_, op_ == Capability::Memcpy ? 1U : 0U};
+  }
   [[nodiscard]] std::uint64_t length() const { return length_; }
   [[nodiscard]] std::byte fill() const { return fill_; }
   /// Where the channel reports completion; none by default.
@@ -103,8 +110,10 @@ class Descriptor {
   Capability op_;
   std::uint64_t length_;
   std::byte fill_{0};
-  std::vector<BusSegment> dst_;
-  std::vector<BusSegment> src_;
+  BusSegment dst_{};  ///< memcpy and memset keep their ranges here: no allocation per descriptor
+  BusSegment src_{};
+  std::vector<BusSegment> sg_;  ///< sg: the destination segments, then the source ones
+  std::size_t sg_dst_ = 0;
   Callback callback_ = nullptr;
   void* context_ = nullptr;
   Cookie cookie_ = 0;
