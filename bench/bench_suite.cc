@@ -26,7 +26,8 @@ std::span<const Suite> suites() {
        "threads",
        register_iova_benchmarks, ""},
       {"engine",
-       "copy_async 4 KiB - 4 MiB through one and two engine channels vs memcpy of the same buffers, "
+       "copy_async 4 KiB - 4 MiB through one and two engine channels vs memcpy of the same "
+       "buffers, "
        "as throughput; submit-to-callback of 64 B copies, offloaded vs inline",
        register_engine_benchmarks, ""},
   };
