@@ -256,6 +256,8 @@ nlohmann::json engines_json(const Engines& engines) {
                           {"aborted", s.aborted},
                           {"queue_depth", s.queue_depth},
                           {"max_queue_depth", s.max_queue_depth},
+                          {"batches", s.batches},
+                          {"sleeps", s.sleeps},
                           {"busy_ns", s.busy_ns}});
     }
     const dma::Device& dev = e->device();
