@@ -25,6 +25,11 @@ std::span<const Suite> suites() {
        "IOVA alloc+free pairs (1-32 pages) with per-thread caches vs a plain ordered tree, 1 and 2 "
        "threads",
        register_iova_benchmarks, ""},
+      {"engine",
+       "copy_async 4 KiB - 4 MiB through one and two engine channels vs memcpy of the same "
+       "buffers, "
+       "as throughput; submit-to-callback of 64 B copies, offloaded vs inline",
+       register_engine_benchmarks, ""},
   };
   return kSuites;
 }

@@ -69,4 +69,10 @@ std::vector<Comparison> register_bounce_benchmarks(const BenchOptions& options);
 /// headline is the two-thread ratio.
 std::vector<Comparison> register_iova_benchmarks(const BenchOptions& options);
 
+/// The engine suite: copy_async of 4 KiB to 4 MiB with one and two polling channels (sixteen
+/// copies in flight) against memcpy of the same buffers, as throughput, and the submit-to-callback
+/// time of 64-byte copies offloaded (polling and blocking channels) against inline. The headline is
+/// one channel against memcpy at 1 MiB.
+std::vector<Comparison> register_engine_benchmarks(const BenchOptions& options);
+
 }  // namespace dmakit::bench

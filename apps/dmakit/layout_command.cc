@@ -12,6 +12,7 @@
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/platform.h"
+#include "dmakit/engine/engine_config.h"
 #include "dmakit/machine/machine.h"
 #include "dmakit/swiotlb/swiotlb.h"
 
@@ -239,7 +240,81 @@ void print_devices(const dma::Platform& platform) {
   }
 }
 
-nlohmann::json layout_json(const dma::Platform& platform) {
+using Engines = std::vector<std::unique_ptr<engine::DmaEngine>>;
+
+std::string capabilities_text(engine::Capabilities caps) {
+  std::string text;
+  for (const engine::Capability c : {engine::Capability::Memcpy, engine::Capability::Memset,
+                                     engine::Capability::Sg, engine::Capability::Interrupt}) {
+    if (caps.has(c)) text += (text.empty() ? "" : ",") + std::string(engine::capability_name(c));
+  }
+  return text;
+}
+
+nlohmann::json threshold_json(const engine::EngineConfig& c) {
+  return c.inline_threshold ? nlohmann::json(*c.inline_threshold) : nlohmann::json("auto");
+}
+
+nlohmann::json engines_json(const Engines& engines) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : engines) {
+    const engine::EngineConfig& c = e->config();
+    nlohmann::json channels = nlohmann::json::array();
+    for (const auto& ch : e->channels()) {
+      const engine::ChannelStats s = ch->stats();
+      channels.push_back({{"name", ch->name()},
+                          {"descriptors", s.descriptors},
+                          {"bytes", s.bytes},
+                          {"errors", s.errors},
+                          {"aborted", s.aborted},
+                          {"queue_depth", s.queue_depth},
+                          {"max_queue_depth", s.max_queue_depth},
+                          {"batches", s.batches},
+                          {"sleeps", s.sleeps},
+                          {"busy_ns", s.busy_ns}});
+    }
+    const dma::Device& dev = e->device();
+    out.push_back(
+        {{"name", e->name()},
+         {"device", dev.name()},
+         {"dma_mask_bits", mask_bits(dev.dma_mask())},
+         {"iommu_domain",
+          dev.domain() != nullptr ? nlohmann::json(dev.domain()->id()) : nlohmann::json(nullptr)},
+         {"capabilities", capabilities_text(c.channel.capabilities)},
+         {"max_transfer", c.channel.max_transfer},
+         {"inline_threshold", threshold_json(c)},
+         {"queue_limit", c.queue_limit},
+         {"wait", engine::wait_mode_name(c.channel.wait)},
+         {"spin_us", std::chrono::duration_cast<std::chrono::microseconds>(c.channel.spin).count()},
+         {"channels", channels}});
+  }
+  return out;
+}
+
+void print_engines(const Engines& engines) {
+  for (const auto& e : engines) {
+    const engine::EngineConfig& c = e->config();
+    const dma::Device& dev = e->device();
+    const std::string threshold =
+        c.inline_threshold ? format_size(*c.inline_threshold) : std::string("auto (measured)");
+    fmt::print(
+        "\nengine {}: device {} ({}-bit{}), {} channel(s): {}; max transfer {}, inline below {}, "
+        "queue limit {}, idle channels {}\n",
+        e->name(), dev.name(), mask_bits(dev.dma_mask()),
+        dev.domain() != nullptr ? fmt::format(", IOMMU domain {}", dev.domain()->id()) : "",
+        e->channels().size(), capabilities_text(c.channel.capabilities),
+        format_size(c.channel.max_transfer), threshold, c.queue_limit,
+        engine::wait_mode_name(c.channel.wait));
+    for (const auto& ch : e->channels()) {
+      const engine::ChannelStats s = ch->stats();
+      fmt::print("  {:<12} descriptors {}, bytes {}, errors {}, aborted {}, queue {} (max {})\n",
+                 ch->name(), s.descriptors, s.bytes, s.errors, s.aborted, s.queue_depth,
+                 s.max_queue_depth);
+    }
+  }
+}
+
+nlohmann::json layout_json(const dma::Platform& platform, const Engines& engines) {
   const Machine& m = platform.machine();
   nlohmann::json ram = nlohmann::json::array();
   for (const PhysRange& r : m.layout().ram) ram.push_back(range_json(r));
@@ -272,6 +347,7 @@ nlohmann::json layout_json(const dma::Platform& platform) {
             {"swiotlb", swiotlb_json(m, platform.swiotlb())},
             {"iommus", iommus_json(platform)},
             {"devices", devices_json(platform)},
+            {"engines", engines_json(engines)},
             {"vmalloc", {{"window_bytes", m.config().vmalloc_size}}}}}};
 }
 
@@ -293,7 +369,7 @@ void print_mask_pool(const Machine& m, const alloc::MaskAllocator* mask) {
       s.served_by_normal, s.normal_above_mask, s.served_by_pool, s.wraps, s.failures, s.waits);
 }
 
-void print_layout(const dma::Platform& platform) {
+void print_layout(const dma::Platform& platform, const Engines& engines) {
   const Machine& m = platform.machine();
   const auto& layout = m.layout();
   fmt::print("machine: {} of RAM, {} node(s), {} pages\n\n", format_size(m.ram_size()),
@@ -339,6 +415,7 @@ void print_layout(const dma::Platform& platform) {
   print_swiotlb(m, platform.swiotlb());
   print_iommus(platform);
   print_devices(platform);
+  print_engines(engines);
   fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
 }
 
@@ -353,7 +430,8 @@ void add_layout_command(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("layout", "print the machine: memory map, nodes, zones, free pages");
   cmd->add_option("--config", options->config,
-                  "YAML file with a 'machine:' section and optionally 'iommus:' and 'devices:'")
+                  "YAML file with a 'machine:' section and optionally 'iommus:', 'devices:' and "
+                  "'engines:'")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
@@ -362,15 +440,17 @@ void add_layout_command(CLI::App& app) {
                                               : machine::load_machine_config(options->config);
     Machine m(config);
     dma::Platform platform(m);
+    Engines engines;
     if (!options->config.empty()) {
       for (const iommu::IommuConfig& c : dma::load_iommu_configs(options->config))
         platform.add_iommu(c);
       platform.add_devices(dma::load_device_configs(options->config));
+      engines = engine::create_engines(platform, engine::load_engine_configs(options->config));
     }
     if (options->json)
-      fmt::print("{}\n", layout_json(platform).dump(2));
+      fmt::print("{}\n", layout_json(platform, engines).dump(2));
     else
-      print_layout(platform);
+      print_layout(platform, engines);
   });
 }
 

@@ -6,6 +6,7 @@
 #include "dmakit/core/core.h"
 #include "dmakit/devices/devices.h"
 #include "dmakit/dma/dma.h"
+#include "dmakit/engine/engine.h"
 #include "dmakit/iommu/iommu.h"
 #include "dmakit/machine/machine.h"
 #include "dmakit/pool/dma_pool.h"

@@ -29,6 +29,12 @@ std::string_view errc_name(Errc code) {
       return "fault";
     case Errc::Busy:
       return "busy";
+    case Errc::NoDevice:
+      return "no-device";
+    case Errc::Aborted:
+      return "aborted";
+    case Errc::Timeout:
+      return "timeout";
   }
   return "unknown";
 }

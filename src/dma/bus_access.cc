@@ -6,7 +6,6 @@
 #include "dmakit/dma/bus_access.h"
 
 #include <cstring>
-#include <vector>
 
 #include "dmakit/core/mask.h"
 #include "dmakit/dma/device.h"
@@ -15,20 +14,22 @@
 namespace dmakit::dma {
 namespace {
 
-struct Piece {
-  std::byte* mem;
-  std::uint64_t size;
-};
+void append(std::vector<AccessSpan>& out, std::byte* mem, std::uint64_t size) {
+  if (out.size() > 0 && out.back().mem + out.back().size == mem)
+    out.back().size += size;
+  else
+    out.push_back({mem, size});
+}
 
-Result<std::vector<Piece>> translate(const Device& dev, DmaAddr dma, std::uint64_t size,
-                                     bool write) {
+Status translate_into(const Device& dev, DmaAddr dma, std::uint64_t size, Access access,
+                      std::vector<AccessSpan>& out) {
   if (size == 0) return fail(Errc::InvalidArgument, "{}: device access of 0 bytes", dev.name());
+  const bool write = access == Access::Write;
   const char* what = write ? "write" : "read";
   if (!fits_under_mask(dma.value(), size, dev.streaming_limit()))
     return fail(Errc::Fault,
                 "{}: {} of bus [{:#x}, +{:#x}) beyond the address lines it drives ({:#x})",
                 dev.name(), what, dma.value(), size, dev.streaming_limit());
-  std::vector<Piece> pieces;
   if (iommu::Domain* domain = dev.domain()) {
     const iommu::Perm needed = write ? iommu::Perm::Write : iommu::Perm::Read;
     for (std::uint64_t done = 0; done < size;) {
@@ -41,26 +42,38 @@ Result<std::vector<Piece>> translate(const Device& dev, DmaAddr dma, std::uint64
       if (!dev.memory().is_ram(t->phys, n))
         return fail(Errc::Fault, "{}: IOVA {:#x} translates to {:#x}, which is not RAM", dev.name(),
                     iova.value(), t->phys.value());
-      pieces.push_back({dev.memory().direct_map(t->phys), n});
+      append(out, dev.memory().direct_map(t->phys), n);
       done += n;
     }
-    return pieces;
+    return {};
   }
   const PhysAddr phys = dev.dma_to_phys(dma);
   if (!dev.memory().is_ram(phys, size))
     return fail(Errc::Fault, "{}: {} of bus [{:#x}, +{:#x}) reaches no RAM (physical {:#x})",
                 dev.name(), what, dma.value(), size, phys.value());
-  pieces.push_back({dev.memory().direct_map(phys), size});
-  return pieces;
+  append(out, dev.memory().direct_map(phys), size);
+  return {};
 }
 
 }  // namespace
 
+Status translate_for_access(const Device& dev, DmaAddr dma, std::uint64_t size, Access access,
+                            std::vector<AccessSpan>& out) {
+  const std::size_t kept = out.size();
+  const std::uint64_t kept_size = kept == 0 ? 0 : out.back().size;
+  Status status = translate_into(dev, dma, size, access, out);
+  if (!status) {
+    out.resize(kept);
+    if (kept != 0) out.back().size = kept_size;  // undo a merge into the last span kept
+  }
+  return status;
+}
+
 Status device_read(const Device& dev, DmaAddr dma, std::span<std::byte> out) {
-  const Result<std::vector<Piece>> pieces = translate(dev, dma, out.size(), /*write=*/false);
-  if (!pieces) return std::unexpected(pieces.error());
+  std::vector<AccessSpan> spans;
+  if (Status s = translate_for_access(dev, dma, out.size(), Access::Read, spans); !s) return s;
   std::byte* to = out.data();
-  for (const Piece& p : *pieces) {
+  for (const AccessSpan& p : spans) {
     std::memcpy(to, p.mem, p.size);
     to += p.size;
   }
@@ -68,10 +81,10 @@ Status device_read(const Device& dev, DmaAddr dma, std::span<std::byte> out) {
 }
 
 Status device_write(const Device& dev, DmaAddr dma, std::span<const std::byte> data) {
-  const Result<std::vector<Piece>> pieces = translate(dev, dma, data.size(), /*write=*/true);
-  if (!pieces) return std::unexpected(pieces.error());
+  std::vector<AccessSpan> spans;
+  if (Status s = translate_for_access(dev, dma, data.size(), Access::Write, spans); !s) return s;
   const std::byte* from = data.data();
-  for (const Piece& p : *pieces) {
+  for (const AccessSpan& p : spans) {
     std::memcpy(p.mem, from, p.size);
     from += p.size;
   }

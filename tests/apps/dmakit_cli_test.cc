@@ -229,6 +229,47 @@ TEST(DmakitLayout, AnUnknownIommuIsAConfigError) {
   EXPECT_NE(out.text.find("devices[0].iommu.name"), std::string::npos) << out.text;
 }
 
+TEST(DmakitLayout, ListsEnginesWithTheirChannels) {
+  const Output out =
+      run(std::string("layout --json --config ") + DMAKIT_SOURCE_DIR + "/configs/engines.yaml");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto engines = nlohmann::json::parse(out.text)["machine"]["engines"];
+  ASSERT_EQ(engines.size(), 2u);
+  EXPECT_EQ(engines[0]["name"], "dma0");
+  EXPECT_EQ(engines[0]["device"], "ioat0");
+  EXPECT_EQ(engines[0]["inline_threshold"], 4096);
+  ASSERT_EQ(engines[0]["channels"].size(), 2u);
+  EXPECT_EQ(engines[0]["channels"][1]["name"], "dma0chan1");
+  EXPECT_EQ(engines[1]["dma_mask_bits"], 32);
+  EXPECT_FALSE(engines[1]["iommu_domain"].is_null());
+  EXPECT_EQ(engines[1]["inline_threshold"], "auto");
+  EXPECT_EQ(engines[1]["capabilities"], "memcpy,sg,interrupt");
+  EXPECT_EQ(engines[1]["wait"], "poll");
+  const Output text =
+      run(std::string("layout --config ") + DMAKIT_SOURCE_DIR + "/configs/engines.yaml");
+  EXPECT_NE(text.text.find("engine dma1: device ioat1 (32-bit, IOMMU domain"), std::string::npos)
+      << text.text;
+  EXPECT_NE(text.text.find("dma0chan1"), std::string::npos) << text.text;
+}
+
+TEST(DmakitLayout, AnEngineOnAnUnknownDeviceIsAConfigError) {
+  const std::string path = ::testing::TempDir() + "/bad_engine.yaml";
+  std::ofstream(path) << "machine: {}\nengines:\n  - {name: e, device: nosuch}\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.text.find("engines[0].device"), std::string::npos) << out.text;
+}
+
+TEST(DmakitBench, EngineHeadlineIsOneChannelThroughputAgainstMemcpyAt1MiB) {
+  const Output out = run("bench engine --json --min-time 0.01 --repetitions 1");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  EXPECT_EQ(j["results"].size(), 21u);
+  EXPECT_EQ(j["ratio_is"],
+            "throughput BM_CopyAsync_OneChannel/1048576/real_time / BM_Memcpy/1048576/real_time");
+  EXPECT_GT(j["ratio"].get<double>(), 0.0);
+}
+
 TEST(DmakitBench, UnknownSuiteIsAnError) {
   const Output out = run("bench nosuch");
   EXPECT_NE(out.exit_code, 0);

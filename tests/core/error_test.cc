@@ -26,6 +26,9 @@ TEST(Errc, NamesAreStableAndDistinct) {
   EXPECT_EQ(errc_name(Errc::AboveMask), "above-mask");
   EXPECT_EQ(errc_name(Errc::BadAddress), "bad-address");
   EXPECT_NE(errc_name(Errc::Fault), errc_name(Errc::Busy));
+  EXPECT_EQ(errc_name(Errc::Aborted), "aborted");
+  EXPECT_EQ(errc_name(Errc::Timeout), "timeout");
+  EXPECT_EQ(errc_name(Errc::NoDevice), "no-device");
 }
 
 }  // namespace

@@ -24,6 +24,10 @@ enum class Errc : std::uint8_t {
   BadAddress,       ///< an address outside simulated RAM, in a hole, or of the wrong kind
   Fault,            ///< a device access was refused by translation or permission checks
   Busy,             ///< the resource is in use and the call does not wait
+  NoDevice,         ///< no device or channel offers what was asked for
+  Aborted,          ///< the operation was cancelled before it ran (terminate, shutdown, a failed
+                    ///< dependency)
+  Timeout,          ///< a bounded wait gave up before the operation completed
 };
 
 /// The stable lower-case name of a code ("no-memory"), used in reports and JSON.

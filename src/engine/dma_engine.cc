@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// A software copy engine: a device and its channels (engine layer; seed 002).
+#include "dmakit/engine/dma_engine.h"
+
+#include <fmt/format.h>
+
+#include "dmakit/core/config_error.h"
+
+namespace dmakit::engine {
+
+std::string_view capability_name(Capability cap) {
+  switch (cap) {
+    case Capability::Memcpy:
+      return "memcpy";
+    case Capability::Memset:
+      return "memset";
+    case Capability::Sg:
+      return "sg";
+    case Capability::Interrupt:
+      return "interrupt";
+  }
+  return "unknown";
+}
+
+namespace {
+
+EngineConfig checked(EngineConfig config) {
+  const std::string field = fmt::format("engines.{}", config.name);
+  if (config.channels == 0 || config.channels > 64)
+    throw ConfigError(field + ".channels", fmt::format("{}: must be 1 to 64", config.channels));
+  if (config.channel.max_transfer == 0)
+    throw ConfigError(field + ".max_transfer", "must be at least 1 byte");
+  if (config.queue_limit == 0) throw ConfigError(field + ".queue_limit", "must be at least 1");
+  // Every channel can signal a completion in its order: deferred inline callbacks rely on it.
+  config.channel.capabilities.set(Capability::Interrupt);
+  return config;
+}
+
+}  // namespace
+
+DmaEngine::DmaEngine(dma::Device& device, EngineConfig config)
+    : device_(device), config_(checked(std::move(config))) {
+  for (unsigned i = 0; i < config_.channels; ++i)
+    channels_.push_back(std::make_unique<Channel>(device_, fmt::format("{}chan{}", config_.name, i),
+                                                  config_.channel));
+}
+
+DmaEngine::~DmaEngine() = default;
+
+Result<Channel*> DmaEngine::request_channel(Capability cap) const {
+  Channel* best = nullptr;
+  for (const auto& ch : channels_) {
+    if (ch->has(cap) && (best == nullptr || ch->queue_depth() < best->queue_depth()))
+      best = ch.get();
+  }
+  if (best == nullptr)
+    return fail(Errc::NoDevice, "{}: no channel with the {} capability", name(),
+                capability_name(cap));
+  return best;
+}
+
+void DmaEngine::terminate_all() {
+  for (const auto& ch : channels_) ch->terminate_all();
+}
+
+}  // namespace dmakit::engine
