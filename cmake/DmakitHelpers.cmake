@@ -2,6 +2,7 @@
 # One helper per kind of artifact (library per layer, test, benchmark), and the warning and sanitizer
 # flags every target shares.
 include_guard(GLOBAL)
+include(GNUInstallDirs)
 
 set(DMAKIT_WARNINGS -Wall -Wextra -Wpedantic -Wshadow
   $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Wold-style-cast>)
@@ -21,8 +22,10 @@ function(dmakit_add_library layer)
   add_library(dmakit_${layer} STATIC ${ARG_SOURCES})
   add_library(dmakit::${layer} ALIAS dmakit_${layer})
   target_include_directories(dmakit_${layer}
-    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
     PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  set_target_properties(dmakit_${layer} PROPERTIES EXPORT_NAME ${layer})
+  install(TARGETS dmakit_${layer} EXPORT dmakitTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
   target_compile_options(dmakit_${layer} PRIVATE ${DMAKIT_WARNINGS})
   target_link_libraries(dmakit_${layer} PUBLIC ${ARG_DEPS})
   if(DMAKIT_EXPENSIVE_CHECKS)
