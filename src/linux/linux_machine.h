@@ -10,6 +10,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <vector>
 
 #include "dmakit/alloc/kmalloc_mask.h"
 #include "dmakit/core/direction.h"
@@ -17,10 +19,15 @@
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/mapping_tracker.h"
 #include "dmakit/dma/platform.h"
+#include "dmakit/engine/async_tx.h"
+#include "dmakit/engine/dma_engine.h"
 #include "dmakit/iommu/iommu.h"
+#include "dmakit/linux/dmaengine.h"
 #include "dmakit/linux/machine.h"
 #include "dmakit/machine/gfp.h"
 #include "dmakit/machine/machine.h"
+
+struct dmakit_machine_engine;
 
 struct dmakit_machine {
   dmakit_machine(const dmakit::machine::MachineConfig& config, const dmakit_machine_config& c);
@@ -33,6 +40,8 @@ struct dmakit_machine {
   dmakit::iommu::Iommu* iommu = nullptr;  ///< the platform's, with an IOMMU configured
   std::mutex lock;
   std::string stats_json;  ///< guarded by lock
+  /// Guarded by lock: the copy engine, made on first use; destroyed first, its device with it.
+  std::unique_ptr<dmakit_machine_engine> engine;
 };
 
 struct device {
@@ -43,6 +52,33 @@ struct device {
   dmakit_machine& machine;
   dmakit::dma::MappingTracker live;
   dmakit::dma::Device dev;
+};
+
+/// A channel of the machine's engine, as dmaengine.h hands it out.
+struct dma_chan {
+  dmakit::engine::Channel* channel;
+  std::mutex lock;
+  std::unordered_set<dma_cookie_t> failed;  ///< guarded by lock: completed with an error
+};
+
+/// The engine of a machine: a device, the engine with its channels, and the best-method copier.
+struct dmakit_machine_engine {
+  explicit dmakit_machine_engine(std::unique_ptr<struct device> d)
+      : dev(std::move(d)), engine(dev->dev, config(dev->dev.name())), tx(engine) {
+    for (const std::unique_ptr<dmakit::engine::Channel>& c : engine.channels())
+      channels.push_back(std::make_unique<dma_chan>(c.get()));
+  }
+  static dmakit::engine::EngineConfig config(const std::string& device) {
+    dmakit::engine::EngineConfig c;
+    c.name = "dma0";
+    c.device = device;
+    c.channels = 2;
+    return c;  // blocking workers: an idle engine costs no CPU
+  }
+  std::unique_ptr<struct device> dev;  ///< destroyed after the engine that uses it
+  dmakit::engine::DmaEngine engine;
+  dmakit::engine::AsyncTx tx;
+  std::vector<std::unique_ptr<dma_chan>> channels;
 };
 
 namespace dmakit::linux_api {

@@ -2,9 +2,11 @@
 /* The C API exercised from C11: every name of the headers, as a driver would use them. */
 #include "linux_api_c.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "dmakit/linux/dma-mapping.h"
+#include "dmakit/linux/dmaengine.h"
 #include "dmakit/linux/dmapool.h"
 #include "dmakit/linux/err.h"
 #include "dmakit/linux/gfp.h"
@@ -345,6 +347,85 @@ int c_bad_calls_report_and_change_nothing(const struct dmakit_machine_config *cf
   sg_init_table(&sg, 1);
   CHECK(dma_map_sg(dev, &sg, 0, DMA_TO_DEVICE) == 0);
   dmakit_device_destroy(dev);
+  dmakit_machine_destroy(m);
+  return 0;
+}
+
+struct callback_record {
+  atomic_int calls;
+  enum dmaengine_tx_result result;
+};
+
+static void record_result(void *param, const struct dmaengine_result *result) {
+  struct callback_record *r = param;
+  r->result = result->result;
+  atomic_fetch_add(&r->calls, 1);
+}
+
+int c_dmaengine_copies_and_reports(const struct dmakit_machine_config *cfg) {
+  struct dmakit_machine *m = dmakit_machine_create(cfg);
+  CHECK(m != NULL);
+  dma_cap_mask_t mask;
+  dma_cap_zero(mask);
+  dma_cap_set(DMA_MEMCPY, mask);
+  struct dma_chan *chan = dma_request_chan_by_mask(&mask);
+  CHECK(!IS_ERR(chan));
+  CHECK(dma_request_channel(mask, NULL, NULL) != NULL);
+  struct device *engine = dmaengine_get_dma_device(chan);
+  CHECK(engine != NULL);
+
+  enum { kLen = 100000 };
+  unsigned char *src = kmalloc(kLen, GFP_KERNEL), *dst = kzalloc(kLen, GFP_KERNEL);
+  CHECK(src != NULL && dst != NULL);
+  fill(src, kLen, 11);
+  const dma_addr_t s = dma_map_single(engine, src, kLen, DMA_TO_DEVICE);
+  const dma_addr_t d = dma_map_single(engine, dst, kLen, DMA_FROM_DEVICE);
+  CHECK(!dma_mapping_error(engine, s) && !dma_mapping_error(engine, d));
+  struct dma_async_tx_descriptor *tx = dmaengine_prep_dma_memcpy(chan, d, s, kLen, DMA_PREP_INTERRUPT);
+  CHECK(tx != NULL);
+  struct callback_record rec = {0, DMA_TRANS_ABORTED};
+  tx->callback_result = record_result;
+  tx->callback_param = &rec;
+  const dma_cookie_t cookie = dmaengine_submit(tx);
+  CHECK(cookie > 0);
+  CHECK(dma_async_is_tx_complete(chan, cookie, NULL, NULL) == DMA_IN_PROGRESS); /* not issued */
+  dma_async_issue_pending(chan);
+  CHECK(dma_sync_wait(chan, cookie) == DMA_COMPLETE);
+  CHECK(atomic_load(&rec.calls) == 1 && rec.result == DMA_TRANS_NOERROR);
+  dma_unmap_single(engine, d, kLen, DMA_FROM_DEVICE);
+  dma_unmap_single(engine, s, kLen, DMA_TO_DEVICE);
+  CHECK(same(dst, src, kLen));
+
+  /* Refused input: nothing prepared. */
+  CHECK(dmaengine_prep_dma_memcpy(chan, d, s, 0, 0) == NULL);
+  /* Behind an IOMMU, a destination nothing maps faults: the callback says so, nothing is written. */
+  if (cfg->iommu == DMAKIT_IOMMU_STRICT || cfg->iommu == DMAKIT_IOMMU_LAZY) {
+    const dma_addr_t s2 = dma_map_single(engine, src, 4096, DMA_TO_DEVICE);
+    CHECK(!dma_mapping_error(engine, s2));
+    tx = dmaengine_prep_dma_memcpy(chan, 0x7f000000, s2, 4096, 0);
+    CHECK(tx != NULL);
+    struct callback_record bad = {0, DMA_TRANS_NOERROR};
+    tx->callback_result = record_result;
+    tx->callback_param = &bad;
+    const dma_cookie_t c2 = dmaengine_submit(tx);
+    CHECK(dma_sync_wait(chan, c2) == DMA_ERROR);
+    CHECK(atomic_load(&bad.calls) == 1 && bad.result == DMA_TRANS_READ_FAILED);
+    dma_unmap_single(engine, s2, 4096, DMA_TO_DEVICE);
+  }
+  CHECK(dmaengine_terminate_sync(chan) == 0);
+
+  /* Seed 002's one call: the best method, then exactly one callback. */
+  memset(dst, 0, kLen);
+  struct callback_record best = {0, DMA_TRANS_ABORTED};
+  CHECK(dma_async_memcpy(dst, src, kLen, record_result, &best) == 0);
+  for (long spins = 0; atomic_load(&best.calls) == 0 && spins < 2000000000L; ++spins) {
+  }
+  CHECK(atomic_load(&best.calls) == 1 && best.result == DMA_TRANS_NOERROR);
+  CHECK(same(dst, src, kLen));
+
+  dma_release_channel(chan);
+  kfree(src);
+  kfree(dst);
   dmakit_machine_destroy(m);
   return 0;
 }

@@ -67,6 +67,11 @@ TEST_P(LinuxApi, BadCallsReportAndChangeNothing) {
   EXPECT_C_PASSES(c_bad_calls_report_and_change_nothing(&c));
 }
 
+TEST_P(LinuxApi, DmaengineCopiesAndReports) {
+  const dmakit_machine_config c = config();
+  EXPECT_C_PASSES(c_dmaengine_copies_and_reports(&c));
+}
+
 INSTANTIATE_TEST_SUITE_P(Platforms, LinuxApi,
                          ::testing::Values(Platform{"Bounce", DMAKIT_IOMMU_NONE},
                                            Platform{"IommuStrict", DMAKIT_IOMMU_STRICT},
