@@ -10,6 +10,7 @@
 
 #include "dmakit/core/mask.h"
 #include "dmakit/dma/device.h"
+#include "dmakit/dma/mapping_observer.h"
 #include "dmakit/iommu/iommu.h"
 
 namespace dmakit::dma {
@@ -57,6 +58,7 @@ Result<std::vector<Piece>> translate(const Device& dev, DmaAddr dma, std::uint64
 }  // namespace
 
 Status device_read(const Device& dev, DmaAddr dma, std::span<std::byte> out) {
+  if (MappingObserver* o = dev.observer()) o->on_device_access(dev, dma, out.size(), false);
   const Result<std::vector<Piece>> pieces = translate(dev, dma, out.size(), /*write=*/false);
   if (!pieces) return std::unexpected(pieces.error());
   std::byte* to = out.data();
@@ -68,6 +70,7 @@ Status device_read(const Device& dev, DmaAddr dma, std::span<std::byte> out) {
 }
 
 Status device_write(const Device& dev, DmaAddr dma, std::span<const std::byte> data) {
+  if (MappingObserver* o = dev.observer()) o->on_device_access(dev, dma, data.size(), true);
   const Result<std::vector<Piece>> pieces = translate(dev, dma, data.size(), /*write=*/true);
   if (!pieces) return std::unexpected(pieces.error());
   const std::byte* from = data.data();

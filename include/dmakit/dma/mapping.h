@@ -15,10 +15,15 @@
 namespace dmakit::dma {
 
 namespace detail {
-inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys, DmaAddr dma,
-                       std::uint64_t size, Direction dir) {
+[[gnu::noinline]] void notify_map_result(MappingObserver& observer, const MappingEvent& event,
+                                         const Result<DmaAddr>& dma);
+/// Tells the device's observer, if any, how a map call ended: one null check when none is set.
+inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys,
+                       const Result<DmaAddr>& dma, std::uint64_t size, Direction dir,
+                       const void* cpu = nullptr) {
   if (MappingObserver* o = dev.observer()) [[unlikely]]
-    o->on_map({&dev, kind, phys, dma, size, dir});
+    notify_map_result(
+        *o, {&dev, kind, phys, dma.value_or(kDmaMappingError), size, dir, 0, 0, 0, cpu}, dma);
 }
 }  // namespace detail
 
@@ -32,14 +37,13 @@ inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys, DmaAd
                                               Direction dir) {
   if (DmaOps* ops = dev.ops()) [[unlikely]] {
     Result<DmaAddr> dma = ops->map_page(dev, page, offset, size, dir);
-    if (dma)
-      detail::notify_map(dev, MappingKind::Page, dev.memory().page_to_phys(page) + offset, *dma,
-                         size, dir);
+    detail::notify_map(dev, MappingKind::Page, dev.memory().page_to_phys(page) + offset, dma, size,
+                       dir);
     return dma;
   }
   const PhysAddr phys = dev.memory().page_to_phys(page) + offset;
   Result<DmaAddr> dma = detail::direct_map_phys(dev, phys, size, dir);
-  if (dma) detail::notify_map(dev, MappingKind::Page, phys, *dma, size, dir);
+  detail::notify_map(dev, MappingKind::Page, phys, dma, size, dir);
   return dma;
 }
 
@@ -85,7 +89,9 @@ namespace detail {
 /// The largest mapping the device's ops can make at once.
 [[nodiscard]] std::uint64_t max_mapping_size(const Device& dev);
 
-/// Whether `addr` is the device's mapping-error marker (Linux's dma_mapping_error()).
+/// Whether `addr` is the device's mapping-error marker (Linux's dma_mapping_error()). Asking counts
+/// as the check the misuse checker wants after every map_page/map_single before the mapping is
+/// used.
 [[nodiscard]] bool mapping_error(const Device& dev, DmaAddr addr);
 
 /// The CPU address behind a bus address of the device (seed 004's reverse lookup), in O(1): from
