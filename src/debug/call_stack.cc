@@ -74,6 +74,8 @@ std::string CallStack::symbolize(std::string_view indent) const {
       }
     }
     if (found.empty()) found.emplace_back("??");
+    // The checker's own frames say nothing about the driver: the stack starts where it was called.
+    if (out.empty() && found.front().starts_with("dmakit::debug::DmaDebug::")) continue;
     for (const std::string& line : found)
       out += fmt::format("{}#{} {:#x} {}\n", indent, i, pc + 1, line);
   }

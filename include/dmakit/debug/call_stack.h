@@ -26,7 +26,8 @@ class CallStack {
   [[nodiscard]] bool empty() const { return depth_ == 0; }
 
   /// One line per frame, each `indent` + "#i 0xaddr function file:line" (inlined calls on lines of
-  /// their own; function and file as far as the binary's symbols and debug information tell).
+  /// their own; function and file as far as the binary's symbols and debug information tell),
+  /// leaving out the checker's own frames at the top.
   /// Thread-safe; slow (reads the binary's debug information the first time).
   [[nodiscard]] std::string symbolize(std::string_view indent = "    ") const;
 
