@@ -25,7 +25,7 @@ struct DmaDebugConfig {
   /// Only these devices' misuse is reported (Linux's driver_filter); empty: every device.
   std::vector<std::string> devices;
   /// Frames kept of each map call's stack (0: none; at most CallStack::kMaxFrames).
-  int stack_depth = 12;
+  int stack_depth = 8;
   /// Whether a streaming mapping must be given to mapping_error() before it is used, as Linux
   /// wants of drivers (C++ callers that test the Result may turn it off).
   bool check_mapping_error = true;
