@@ -206,12 +206,22 @@ Status direct_sync_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir, bo
 
 namespace detail {
 
-void notify_map_result(MappingObserver& observer, const MappingEvent& event,
-                       const Result<DmaAddr>& dma) {
+void notify_map_result(const Device& dev, MappingKind kind, PhysAddr phys,
+                       const Result<DmaAddr>& dma, std::uint64_t size, Direction dir,
+                       const void* cpu) {
+  const MappingEvent event{&dev, kind, phys, dma.value_or(kDmaMappingError), size, dir, 0,
+                           0,    0,    cpu};
   if (dma)
-    observer.on_map(event);
+    dev.observer()->on_map(event);
   else
-    observer.on_map_refused(event, dma.error());
+    dev.observer()->on_map_refused(event, dma.error());
+}
+
+Result<DmaAddr> ops_map_page(Device& dev, machine::Page* page, std::uint64_t offset,
+                             std::uint64_t size, Direction dir) {
+  Result<DmaAddr> dma = dev.ops()->map_page(dev, page, offset, size, dir);
+  notify_map(dev, MappingKind::Page, dev.memory().page_to_phys(page) + offset, dma, size, dir);
+  return dma;
 }
 
 }  // namespace detail

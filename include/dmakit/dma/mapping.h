@@ -15,16 +15,21 @@
 namespace dmakit::dma {
 
 namespace detail {
-[[gnu::noinline]] void notify_map_result(MappingObserver& observer, const MappingEvent& event,
-                                         const Result<DmaAddr>& dma);
-/// Tells the device's observer, if any, how a map call ended: one null check when none is set.
+[[gnu::noinline, gnu::cold]] void notify_map_result(const Device& dev, MappingKind kind,
+                                                    PhysAddr phys, const Result<DmaAddr>& dma,
+                                                    std::uint64_t size, Direction dir,
+                                                    const void* cpu);
+/// Tells the device's observer, if any, how a map call ended. Everything but the null check is out
+/// of line, so the inline map path stays small enough to inline (seed 004).
 inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys,
                        const Result<DmaAddr>& dma, std::uint64_t size, Direction dir,
                        const void* cpu = nullptr) {
-  if (MappingObserver* o = dev.observer()) [[unlikely]]
-    notify_map_result(
-        *o, {&dev, kind, phys, dma.value_or(kDmaMappingError), size, dir, 0, 0, 0, cpu}, dma);
+  if (dev.observer() != nullptr) [[unlikely]]
+    notify_map_result(dev, kind, phys, dma, size, dir, cpu);
 }
+/// map_page through the device's ops, observers told: out of line, off the inline direct path.
+[[nodiscard]] Result<DmaAddr> ops_map_page(Device& dev, machine::Page* page, std::uint64_t offset,
+                                           std::uint64_t size, Direction dir);
 }  // namespace detail
 
 /// Maps [offset, offset + size) of `page` for the device; a device that cannot reach the buffer
@@ -35,12 +40,8 @@ inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys,
 [[nodiscard]] inline Result<DmaAddr> map_page(Device& dev, machine::Page* page,
                                               std::uint64_t offset, std::uint64_t size,
                                               Direction dir) {
-  if (DmaOps* ops = dev.ops()) [[unlikely]] {
-    Result<DmaAddr> dma = ops->map_page(dev, page, offset, size, dir);
-    detail::notify_map(dev, MappingKind::Page, dev.memory().page_to_phys(page) + offset, dma, size,
-                       dir);
-    return dma;
-  }
+  if (dev.ops() != nullptr) [[unlikely]]
+    return detail::ops_map_page(dev, page, offset, size, dir);
   const PhysAddr phys = dev.memory().page_to_phys(page) + offset;
   Result<DmaAddr> dma = detail::direct_map_phys(dev, phys, size, dir);
   detail::notify_map(dev, MappingKind::Page, phys, dma, size, dir);
