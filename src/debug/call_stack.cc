@@ -45,39 +45,63 @@ CallStack CallStack::capture(int depth) {
   return stack;
 }
 
+namespace {
+
+struct Frame {
+  std::string function;
+  std::string place;  ///< "file:line", or empty
+};
+
+// The calls at one address, innermost (inlined) first. Debug information names functions as
+// written (DW_AT_name: "TestBody"), so the outermost takes the symbol table's full name instead.
+std::vector<Frame> frames_at(backtrace_state* state, std::uintptr_t pc) {
+  std::vector<Frame> found;
+  if (state == nullptr) return found;
+  backtrace_pcinfo(
+      state, pc,
+      [](void* data, std::uintptr_t, const char* file, int line, const char* function) {
+        if (function != nullptr)
+          static_cast<std::vector<Frame>*>(data)->push_back(
+              {demangle(function), file != nullptr ? fmt::format("{}:{}", file, line) : ""});
+        return 0;
+      },
+      [](void*, const char*, int) {}, &found);
+  std::string symbol;
+  backtrace_syminfo(
+      state, pc,
+      [](void* data, std::uintptr_t, const char* name, std::uintptr_t, std::uintptr_t) {
+        if (name != nullptr) *static_cast<std::string*>(data) = demangle(name);
+      },
+      [](void*, const char*, int) {}, &symbol);
+  if (!symbol.empty()) {
+    if (found.empty()) found.push_back({symbol, ""});
+    found.back().function = symbol;
+  }
+  return found;
+}
+
+// The checker's own frames (and the unwinder's, which a sanitizer's interceptor lets through).
+bool is_checker_frame(const Frame& f) {
+  return f.function.starts_with("dmakit::debug::DmaDebug::") ||
+         f.function.starts_with("dmakit::debug::CallStack::") ||
+         f.place.find("/src/debug/") != std::string::npos;
+}
+
+}  // namespace
+
 std::string CallStack::symbolize(std::string_view indent) const {
   backtrace_state* state = symbolizer();
   std::string out;
   for (std::size_t i = 0; i < depth_; ++i) {
     // A return address points after the call; one byte back lies inside it.
     const auto pc = reinterpret_cast<std::uintptr_t>(frames_[i]) - 1;
-    std::vector<std::string> found;  // one line per inlined call, innermost first
-    if (state != nullptr) {
-      backtrace_pcinfo(
-          state, pc,
-          [](void* data, std::uintptr_t, const char* file, int line, const char* function) {
-            if (function == nullptr) return 0;
-            static_cast<std::vector<std::string>*>(data)->push_back(
-                file != nullptr ? fmt::format("{} {}:{}", demangle(function), file, line)
-                                : demangle(function));
-            return 0;
-          },
-          [](void*, const char*, int) {}, &found);
-      if (found.empty()) {
-        backtrace_syminfo(
-            state, pc,
-            [](void* data, std::uintptr_t, const char* symbol, std::uintptr_t, std::uintptr_t) {
-              if (symbol != nullptr)
-                static_cast<std::vector<std::string>*>(data)->push_back(demangle(symbol));
-            },
-            [](void*, const char*, int) {}, &found);
-      }
-    }
-    if (found.empty()) found.emplace_back("??");
-    // The checker's own frames say nothing about the driver: the stack starts where it was called.
-    if (out.empty() && found.front().starts_with("dmakit::debug::DmaDebug::")) continue;
-    for (const std::string& line : found)
-      out += fmt::format("{}#{} {:#x} {}\n", indent, i, pc + 1, line);
+    std::vector<Frame> found = frames_at(state, pc);
+    if (found.empty()) found.push_back({"??", ""});
+    // The stack starts where the checker was called: its own frames say nothing about the driver.
+    if (out.empty() && is_checker_frame(found.back())) continue;
+    for (const Frame& f : found)
+      out += fmt::format("{}#{} {:#x} {}{}{}\n", indent, i, pc + 1, f.function,
+                         f.place.empty() ? "" : " ", f.place);
   }
   return out;
 }
