@@ -62,8 +62,9 @@ Status Device::set_min_align_mask(std::uint64_t mask) {
 }
 
 Device::~Device() {
-  // Watchers hear of the removal first: a checker reports what the device still has mapped.
-  if (observer_ != nullptr) observer_->on_device_removed(*this);
+  // The platform's observer hears of the removal first: a checker reports what the device still
+  // has mapped. Only it: a device's own watchers may be gone already (they need only outlive use).
+  if (MappingObserver* o = platform_.observer()) o->on_device_removed(*this);
   // The region goes back to the machine with the device; its bytes are gone with it.
   if (declared_ != nullptr) (void)machine().device_memory().remove(declared_->region().range.start);
   platform_.remove_device(this);

@@ -10,7 +10,8 @@
 
 namespace dmakit::dma {
 
-/// Forwards each event to `targets` in order. The targets must outlive it.
+/// Forwards each device event to `targets` in order (CPU accesses and device removals go to the
+/// platform's observer alone, never through here). The targets must outlive it.
 class MappingFanOut final : public MappingObserver {
  public:
   explicit MappingFanOut(std::vector<MappingObserver*> targets) : targets_(std::move(targets)) {}
@@ -32,12 +33,6 @@ class MappingFanOut final : public MappingObserver {
   }
   void on_device_access(const Device& dev, DmaAddr dma, std::uint64_t size, bool write) override {
     for (MappingObserver* o : targets_) o->on_device_access(dev, dma, size, write);
-  }
-  void on_cpu_access(const void* cpu, std::uint64_t size, bool write) override {
-    for (MappingObserver* o : targets_) o->on_cpu_access(cpu, size, write);
-  }
-  void on_device_removed(const Device& dev) override {
-    for (MappingObserver* o : targets_) o->on_device_removed(dev);
   }
 
  private:

@@ -53,7 +53,8 @@ class MappingObserver {
   /// The CPU is about to read or write [cpu, cpu + size) through dma/cpu_access.h. Only the
   /// platform's observer sees these.
   virtual void on_cpu_access(const void* /*cpu*/, std::uint64_t /*size*/, bool /*write*/) {}
-  /// The device is being destroyed; its mappings die with it.
+  /// The device is being destroyed; its mappings die with it. Only the platform's observer sees
+  /// these.
   virtual void on_device_removed(const Device& /*dev*/) {}
 };
 
