@@ -29,7 +29,8 @@ struct Comparison {
 struct BenchOptions {
   machine::MachineConfig machine;
   std::string mode;
-  int threads = 2;  ///< the thread count of multi-threaded runs, besides one thread
+  int threads = 2;     ///< the thread count of multi-threaded runs, besides one thread
+  bool debug = false;  ///< also measure with the misuse checker attached (map suite)
 };
 
 struct Suite {
@@ -56,7 +57,9 @@ std::vector<Comparison> register_mask_benchmarks(const BenchOptions& options);
 /// The mapping suite. Mode "direct": map+unmap pairs with no ops, through a trivial ops table and
 /// through the full dispatch, one and two threads. Modes "iommu-strict", "iommu-lazy" and
 /// "passthrough": the same pairs for a device in an IOMMU domain of that kind against no ops.
-/// Throws ConfigError for another mode.
+/// With `debug`, also the pairs (with their mapping_error() check) for a device whose platform has
+/// the misuse checker, against no ops: the checker's cost, which is then the headline. Throws
+/// ConfigError for another mode.
 std::vector<Comparison> register_map_benchmarks(const BenchOptions& options);
 
 /// The bounce suite: map+unmap pairs of 64 B to 256 KiB through bounce buffers, TO_DEVICE (one

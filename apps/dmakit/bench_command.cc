@@ -76,6 +76,7 @@ struct Options {
   double min_time = 0.2;
   int repetitions = 3;
   int threads = 2;
+  bool debug = false;
 };
 
 int run_suite(const Options& options) {
@@ -92,7 +93,7 @@ int run_suite(const Options& options) {
   const std::vector<bench::Comparison> comparisons = it->register_benchmarks(
       {options.config.empty() ? machine::MachineConfig{}
                               : machine::load_machine_config(options.config),
-       options.mode.empty() ? it->default_mode : options.mode, options.threads});
+       options.mode.empty() ? it->default_mode : options.mode, options.threads, options.debug});
   std::vector<std::string> args = {"dmakit",
                                    fmt::format("--benchmark_min_time={}", options.min_time),
                                    fmt::format("--benchmark_repetitions={}", options.repetitions)};
@@ -181,6 +182,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--threads", options->threads,
                   "threads of the multi-threaded runs, besides one (map, buddy, iova; default 2)")
       ->check(CLI::Range(2, 64));
+  cmd->add_flag("--debug", options->debug,
+                "map: also measure a device watched by the DMA-API misuse checker; its cost "
+                "(checked / unchecked) becomes the headline");
   cmd->add_flag("--json", options->json, "print one JSON object with results and ratio");
   cmd->add_option("--min-time", options->min_time, "seconds each benchmark runs at least")
       ->check(CLI::PositiveNumber);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // `dmakit layout`: what the simulated machine looks like, as text or JSON.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <array>
 #include <bit>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,7 @@
 
 #include "commands.h"
 #include "dmakit/alloc/mask_allocator.h"
+#include "dmakit/debug/dma_debug.h"
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/platform.h"
@@ -314,6 +317,36 @@ void print_engines(const Engines& engines) {
   }
 }
 
+// Whether the platform has the misuse checker, and how it reports.
+nlohmann::json dma_debug_json(const dma::Platform& platform) {
+  const debug::DmaDebug* checker = debug::DmaDebug::of(platform);
+  if (checker == nullptr) return {{"enabled", false}};
+  const debug::DmaDebugConfig& c = checker->config();
+  static constexpr std::array<const char*, 3> kActions = {"count", "log", "abort"};
+  return {{"enabled", true},
+          {"action", kActions[static_cast<std::size_t>(c.action)]},
+          {"loud_per_class", c.loud_per_class},
+          {"devices", c.devices},
+          {"stack_depth", c.stack_depth},
+          {"check_mapping_error", c.check_mapping_error}};
+}
+
+void print_dma_debug(const dma::Platform& platform) {
+  const nlohmann::json j = dma_debug_json(platform);
+  if (!j["enabled"].get<bool>()) {
+    fmt::print("\ndma debug: off\n");
+    return;
+  }
+  const auto devices = j["devices"].get<std::vector<std::string>>();
+  fmt::print(
+      "\ndma debug: on, action {}, first {} of each class in full, {} stack frames, "
+      "mapping_error() {}, devices: {}\n",
+      j["action"].get<std::string>(), j["loud_per_class"].get<unsigned>(),
+      j["stack_depth"].get<int>(),
+      j["check_mapping_error"].get<bool>() ? "required" : "not required",
+      devices.empty() ? std::string("all") : fmt::format("{}", fmt::join(devices, ", ")));
+}
+
 nlohmann::json layout_json(const dma::Platform& platform, const Engines& engines) {
   const Machine& m = platform.machine();
   nlohmann::json ram = nlohmann::json::array();
@@ -348,6 +381,7 @@ nlohmann::json layout_json(const dma::Platform& platform, const Engines& engines
             {"iommus", iommus_json(platform)},
             {"devices", devices_json(platform)},
             {"engines", engines_json(engines)},
+            {"dma_debug", dma_debug_json(platform)},
             {"vmalloc", {{"window_bytes", m.config().vmalloc_size}}}}}};
 }
 
@@ -416,6 +450,7 @@ void print_layout(const dma::Platform& platform, const Engines& engines) {
   print_iommus(platform);
   print_devices(platform);
   print_engines(engines);
+  print_dma_debug(platform);
   fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
 }
 
@@ -431,7 +466,7 @@ void add_layout_command(CLI::App& app) {
       app.add_subcommand("layout", "print the machine: memory map, nodes, zones, free pages");
   cmd->add_option("--config", options->config,
                   "YAML file with a 'machine:' section and optionally 'iommus:', 'devices:' and "
-                  "'engines:'")
+                  "'engines:' and 'dma_debug:'")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
@@ -445,6 +480,8 @@ void add_layout_command(CLI::App& app) {
       for (const iommu::IommuConfig& c : dma::load_iommu_configs(options->config))
         platform.add_iommu(c);
       platform.add_devices(dma::load_device_configs(options->config));
+      (void)debug::DmaDebug::attach_if_enabled(platform,
+                                               debug::load_dma_debug_config(options->config));
       engines = engine::create_engines(platform, engine::load_engine_configs(options->config));
     }
     if (options->json)

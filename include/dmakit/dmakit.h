@@ -4,6 +4,7 @@
 
 #include "dmakit/alloc/alloc.h"
 #include "dmakit/core/core.h"
+#include "dmakit/debug/debug.h"
 #include "dmakit/devices/devices.h"
 #include "dmakit/dma/dma.h"
 #include "dmakit/engine/engine.h"

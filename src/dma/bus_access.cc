@@ -9,6 +9,7 @@
 
 #include "dmakit/core/mask.h"
 #include "dmakit/dma/device.h"
+#include "dmakit/dma/mapping_observer.h"
 #include "dmakit/iommu/iommu.h"
 
 namespace dmakit::dma {
@@ -59,6 +60,9 @@ Status translate_into(const Device& dev, DmaAddr dma, std::uint64_t size, Access
 
 Status translate_for_access(const Device& dev, DmaAddr dma, std::uint64_t size, Access access,
                             std::vector<AccessSpan>& out) {
+  // Every device access, the engine's included, is seen by the misuse checker.
+  if (MappingObserver* o = dev.observer())
+    o->on_device_access(dev, dma, size, access == Access::Write);
   const std::size_t kept = out.size();
   const std::uint64_t kept_size = kept == 0 ? 0 : out.back().size;
   Status status = translate_into(dev, dma, size, access, out);

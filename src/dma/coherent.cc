@@ -10,6 +10,7 @@
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"
+#include "dmakit/dma/mapping_observer.h"
 
 namespace dmakit::dma {
 namespace detail {
@@ -56,8 +57,9 @@ Status direct_free_coherent(Device& dev, std::uint64_t size, void* cpu, DmaAddr 
 
 }  // namespace detail
 
-Result<std::byte*> alloc_coherent(Device& dev, std::uint64_t size, DmaAddr* handle,
-                                  machine::Gfp gfp) {
+namespace {
+
+Result<std::byte*> allocate(Device& dev, std::uint64_t size, DmaAddr* handle, machine::Gfp gfp) {
   if (size == 0)
     return fail(Errc::InvalidArgument, "{}: coherent allocation of 0 bytes", dev.name());
   // The device's own memory first (seed 001); an exclusive region never falls back.
@@ -69,7 +71,33 @@ Result<std::byte*> alloc_coherent(Device& dev, std::uint64_t size, DmaAddr* hand
   return detail::direct_alloc_coherent(dev, size, handle, gfp);
 }
 
+// Observers see coherent memory as a bidirectional mapping of kind Coherent; device memory outside
+// RAM has physical address 0 here.
+MappingEvent coherent_event(const Device& dev, std::uint64_t size, const void* cpu, DmaAddr dma) {
+  return {&dev,
+          MappingKind::Coherent,
+          dev.machine().virt_to_phys(cpu).value_or(PhysAddr{}),
+          dma,
+          size,
+          Direction::Bidirectional,
+          0,
+          0,
+          0,
+          cpu};
+}
+
+}  // namespace
+
+Result<std::byte*> alloc_coherent(Device& dev, std::uint64_t size, DmaAddr* handle,
+                                  machine::Gfp gfp) {
+  Result<std::byte*> cpu = allocate(dev, size, handle, gfp);
+  if (MappingObserver* o = dev.observer(); o != nullptr && cpu)
+    o->on_map(coherent_event(dev, size, *cpu, *handle));
+  return cpu;
+}
+
 Status free_coherent(Device& dev, std::uint64_t size, void* cpu, DmaAddr handle) {
+  if (MappingObserver* o = dev.observer()) o->on_unmap(coherent_event(dev, size, cpu, handle));
   if (DeclaredMemory* mem = declared_memory_for(dev); mem != nullptr && mem->contains(cpu))
     return mem->free(size, cpu, handle);
   if (DmaOps* ops = dev.ops()) return ops->free(dev, size, cpu, handle);

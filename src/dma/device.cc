@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "dma/mapping_fan_out.h"
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"
@@ -23,6 +24,7 @@ Device::Device(Platform& platform, std::string name, Device* parent, int node)
       swiotlb_(platform.swiotlb()),
       force_bounce_(swiotlb_ != nullptr && swiotlb_->force()) {
   update_may_bounce();
+  update_observer();
   platform_.add_device(this);
 }
 
@@ -60,6 +62,9 @@ Status Device::set_min_align_mask(std::uint64_t mask) {
 }
 
 Device::~Device() {
+  // The platform's observer hears of the removal first: a checker reports what the device still
+  // has mapped. Only it: a device's own watchers may be gone already (they need only outlive use).
+  if (MappingObserver* o = platform_.observer()) o->on_device_removed(*this);
   // The region goes back to the machine with the device; its bytes are gone with it.
   if (declared_ != nullptr) (void)machine().device_memory().remove(declared_->region().range.start);
   platform_.remove_device(this);
@@ -74,9 +79,28 @@ void Device::attach(iommu::Domain* domain) {
     ops_ = nullptr;
 }
 
+void Device::set_observer(MappingObserver* observer) {
+  own_observer_ = observer;
+  update_observer();
+}
+
 void Device::set_tracker(MappingTracker* tracker) {
   tracker_ = tracker;
-  observer_ = tracker;
+  update_observer();
+}
+
+void Device::update_observer() {
+  std::vector<MappingObserver*> targets;
+  for (MappingObserver* o :
+       {own_observer_, static_cast<MappingObserver*>(tracker_), platform_.observer()}) {
+    if (o != nullptr) targets.push_back(o);
+  }
+  observer_ = targets.empty() ? nullptr : targets.front();
+  fan_out_.reset();
+  if (targets.size() > 1) {
+    fan_out_ = std::make_unique<MappingFanOut>(std::move(targets));
+    observer_ = fan_out_.get();
+  }
 }
 
 void Device::set_declared_memory(std::unique_ptr<DeclaredMemory> memory) {

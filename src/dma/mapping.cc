@@ -70,12 +70,48 @@ PhysAddr entry_phys(const Device& dev, const ScatterEntry& e) {
   return dev.memory().page_to_phys(e.page) + e.offset;
 }
 
-// The bus address of entry i for observers: its own segment's when nothing merged, else the direct
-// path's arithmetic (merged entries are contiguous in bus space); unknown for ops that merged.
-DmaAddr entry_dma(const Device& dev, std::span<const ScatterEntry> sg, std::size_t nents,
-                  std::size_t i) {
-  if (nents == sg.size()) return sg[i].dma_address;
-  return dev.ops() != nullptr ? DmaAddr{} : dev.phys_to_dma(entry_phys(dev, sg[i]));
+// Each entry's own bus address, for observers. Ops fill DMA segments with whole entries, in order
+// and back to back in bus space (direct and IOMMU merging alike), so entry i lies in its segment
+// after the entries before it there. An unmapped list (nents 0) gives 0 for every entry.
+class EntryWalk {
+ public:
+  EntryWalk(std::span<const ScatterEntry> sg, std::size_t nents) : sg_(sg), nents_(nents) {}
+
+  struct Place {
+    DmaAddr dma;
+    std::uint64_t segment;  ///< the segment's length when the entry starts it, else 0
+  };
+  /// The next entry's place; call once per entry, in order.
+  Place next(std::uint32_t length) {
+    if (segment_ >= nents_) return {DmaAddr{}, 0};
+    const ScatterEntry& seg = sg_[segment_];
+    const Place place{seg.dma_address + used_, used_ == 0 ? seg.dma_length : 0u};
+    used_ += length;
+    if (used_ >= seg.dma_length) {
+      ++segment_;
+      used_ = 0;
+    }
+    return place;
+  }
+
+ private:
+  std::span<const ScatterEntry> sg_;
+  std::size_t nents_;
+  std::size_t segment_ = 0;
+  std::uint64_t used_ = 0;
+};
+
+// One event per entry of a list, each with its own bus address (and, for maps, its segment).
+template <typename Notify>
+void for_each_entry_event(const Device& dev, const SgTable& table, Direction dir, Notify notify) {
+  const std::span<const ScatterEntry> sg = table.entries();
+  EntryWalk walk(sg, table.nents());
+  const auto count = static_cast<std::uint32_t>(sg.size());
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const EntryWalk::Place place = walk.next(sg[i].length);
+    notify(MappingEvent{&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]), place.dma, sg[i].length,
+                        dir, i, count, place.segment});
+  }
 }
 
 void clear_dma(std::span<ScatterEntry> sg) {
@@ -168,46 +204,67 @@ Status direct_sync_sg(Device& dev, std::span<ScatterEntry> sg, Direction dir, bo
 
 }  // namespace detail
 
+namespace detail {
+
+void notify_map_result(const Device& dev, MappingKind kind, PhysAddr phys,
+                       const Result<DmaAddr>& dma, std::uint64_t size, Direction dir,
+                       const void* cpu) {
+  const MappingEvent event{&dev, kind, phys, dma.value_or(kDmaMappingError), size, dir, 0,
+                           0,    0,    cpu};
+  if (dma)
+    dev.observer()->on_map(event);
+  else
+    dev.observer()->on_map_refused(event, dma.error());
+}
+
+Result<DmaAddr> ops_map_page(Device& dev, machine::Page* page, std::uint64_t offset,
+                             std::uint64_t size, Direction dir) {
+  Result<DmaAddr> dma = dev.ops()->map_page(dev, page, offset, size, dir);
+  notify_map(dev, MappingKind::Page, dev.memory().page_to_phys(page) + offset, dma, size, dir);
+  return dma;
+}
+
+}  // namespace detail
+
 Result<DmaAddr> map_single(Device& dev, const void* cpu, std::uint64_t size, Direction dir) {
   const Result<PhysAddr> phys = dev.machine().virt_to_phys(cpu);
-  if (!phys) return std::unexpected(phys.error());
+  if (!phys) {
+    // vmalloc memory and pointers outside the machine (seed 004): refused, and observers told.
+    const Result<DmaAddr> refused = std::unexpected(phys.error());
+    detail::notify_map(dev, MappingKind::Single, PhysAddr{}, refused, size, dir, cpu);
+    return refused;
+  }
   if (DmaOps* ops = dev.ops()) {
     Result<DmaAddr> dma = ops->map_page(dev, dev.memory().pfn_to_page(phys_to_pfn(*phys)),
                                         phys->value() % kPageSize, size, dir);
-    if (dma) detail::notify_map(dev, MappingKind::Single, *phys, *dma, size, dir);
+    detail::notify_map(dev, MappingKind::Single, *phys, dma, size, dir, cpu);
     return dma;
   }
   Result<DmaAddr> dma = detail::direct_map_phys(dev, *phys, size, dir);
-  if (dma) detail::notify_map(dev, MappingKind::Single, *phys, *dma, size, dir);
+  detail::notify_map(dev, MappingKind::Single, *phys, dma, size, dir, cpu);
   return dma;
 }
 
 namespace {
 
 Status unmap(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, MappingKind kind) {
-  MappingObserver* o = dev.observer();
-  if (DmaOps* ops = dev.ops()) {
-    if (o != nullptr) o->on_unmap({&dev, kind, mapped_phys(dev, addr), addr, size, dir});
-    return ops->unmap_page(dev, addr, size, dir);
-  }
-  // Looked up before the unmap: a bounce mapping's original is gone with its slots.
-  const PhysAddr phys = o != nullptr ? mapped_phys(dev, addr) : PhysAddr{};
-  if (Status ok = detail::direct_unmap(dev, addr, size, dir); !ok) return ok;
-  if (o != nullptr) o->on_unmap({&dev, kind, phys, addr, size, dir});
-  return {};
+  // Observers hear of the call before it is checked, so a checker sees what the ops then refuse;
+  // and before it takes effect, while a bounce mapping's original can still be looked up.
+  if (MappingObserver* o = dev.observer())
+    o->on_unmap({&dev, kind, mapped_phys(dev, addr), addr, size, dir});
+  if (DmaOps* ops = dev.ops()) return ops->unmap_page(dev, addr, size, dir);
+  return detail::direct_unmap(dev, addr, size, dir);
 }
 
 Status sync(Device& dev, DmaAddr addr, std::uint64_t size, Direction dir, bool for_device) {
   // Memory is coherent on the simulated machine: a direct sync moves no bytes unless the mapping
   // bounced, but the buffer's owner changes, which observers track.
-  DmaOps* ops = dev.ops();
-  const Status ok = ops == nullptr ? detail::direct_sync(dev, addr, size, dir, for_device)
-                    : for_device   ? ops->sync_single_for_device(dev, addr, size, dir)
-                                   : ops->sync_single_for_cpu(dev, addr, size, dir);
-  if (!ok) return ok;
   if (MappingObserver* o = dev.observer())
     o->on_sync({&dev, MappingKind::Single, mapped_phys(dev, addr), addr, size, dir}, for_device);
-  return {};
+  DmaOps* ops = dev.ops();
+  return ops == nullptr ? detail::direct_sync(dev, addr, size, dir, for_device)
+         : for_device   ? ops->sync_single_for_device(dev, addr, size, dir)
+                        : ops->sync_single_for_cpu(dev, addr, size, dir);
 }
 
 }  // namespace
@@ -240,26 +297,24 @@ Result<std::size_t> map_sg(Device& dev, SgTable& table, Direction dir) {
       dev.ops() != nullptr ? dev.ops()->map_sg(dev, sg, dir) : detail::direct_map_sg(dev, sg, dir);
   if (!segments) {
     clear_dma(sg);
+    if (MappingObserver* o = dev.observer())
+      o->on_map_refused({&dev, MappingKind::SgEntry, PhysAddr{}, kDmaMappingError, table.length(),
+                         dir, 0, static_cast<std::uint32_t>(sg.size())},
+                        segments.error());
     return segments;
   }
   table.set_nents(*segments);
-  if (MappingObserver* o = dev.observer()) {
-    for (std::uint32_t i = 0; i < sg.size(); ++i)
-      o->on_map({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
-                 entry_dma(dev, sg, table.nents(), i), sg[i].length, dir, i});
-  }
+  if (MappingObserver* o = dev.observer())
+    for_each_entry_event(dev, table, dir, [o](const MappingEvent& e) { o->on_map(e); });
   return segments;
 }
 
 Status unmap_sg(Device& dev, SgTable& table, Direction dir) {
   std::span<ScatterEntry> sg = table.entries();
+  if (MappingObserver* o = dev.observer())
+    for_each_entry_event(dev, table, dir, [o](const MappingEvent& e) { o->on_unmap(e); });
   if (table.nents() == 0)
     return fail(Errc::InvalidArgument, "{}: scatterlist is not mapped", dev.name());
-  if (MappingObserver* o = dev.observer()) {
-    for (std::uint32_t i = 0; i < sg.size(); ++i)
-      o->on_unmap({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
-                   entry_dma(dev, sg, table.nents(), i), sg[i].length, dir, i});
-  }
   Status ok = dev.ops() != nullptr ? dev.ops()->unmap_sg(dev, sg, dir)
                                    : detail::direct_unmap_sg(dev, sg, dir);
   if (ok) {
@@ -272,23 +327,15 @@ Status unmap_sg(Device& dev, SgTable& table, Direction dir) {
 namespace {
 
 Status sync_sg(Device& dev, SgTable& table, Direction dir, bool for_device) {
+  if (MappingObserver* o = dev.observer())
+    for_each_entry_event(dev, table, dir,
+                         [o, for_device](const MappingEvent& e) { o->on_sync(e, for_device); });
   if (table.nents() == 0)
     return fail(Errc::InvalidArgument, "{}: scatterlist is not mapped", dev.name());
   std::span<ScatterEntry> sg = table.entries();
-  if (DmaOps* ops = dev.ops()) {
-    Status ok =
-        for_device ? ops->sync_sg_for_device(dev, sg, dir) : ops->sync_sg_for_cpu(dev, sg, dir);
-    if (!ok) return ok;
-  } else if (Status ok = detail::direct_sync_sg(dev, sg, dir, for_device); !ok) {
-    return ok;
-  }
-  if (MappingObserver* o = dev.observer()) {
-    for (std::uint32_t i = 0; i < sg.size(); ++i)
-      o->on_sync({&dev, MappingKind::SgEntry, entry_phys(dev, sg[i]),
-                  entry_dma(dev, sg, table.nents(), i), sg[i].length, dir, i},
-                 for_device);
-  }
-  return {};
+  if (DmaOps* ops = dev.ops())
+    return for_device ? ops->sync_sg_for_device(dev, sg, dir) : ops->sync_sg_for_cpu(dev, sg, dir);
+  return detail::direct_sync_sg(dev, sg, dir, for_device);
 }
 
 }  // namespace
@@ -307,6 +354,7 @@ std::uint64_t max_mapping_size(const Device& dev) {
 }
 
 bool mapping_error(const Device& dev, DmaAddr addr) {
+  if (MappingObserver* o = dev.observer()) o->on_mapping_error_check(dev, addr);
   return dev.ops() != nullptr ? dev.ops()->mapping_error(dev, addr) : addr == kDmaMappingError;
 }
 

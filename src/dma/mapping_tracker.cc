@@ -8,8 +8,8 @@ namespace dmakit::dma {
 
 void MappingTracker::on_map(const MappingEvent& e) {
   if (e.kind == MappingKind::Coherent) return;
-  // Sg entries are recorded by their own bus address, which the direct path reports; ops that
-  // merge or remap give no per-entry address and keep their own inverse.
+  // Sg entries come with their own bus address, merged or not; only the entries of a list that is
+  // not mapped have none (0).
   if (e.kind == MappingKind::SgEntry && e.dma == DmaAddr{}) return;
   live_.insert(e.dma, e.device->memory().direct_map(e.phys), e.size);
 }
@@ -17,7 +17,9 @@ void MappingTracker::on_map(const MappingEvent& e) {
 void MappingTracker::on_unmap(const MappingEvent& e) {
   if (e.kind == MappingKind::Coherent) return;
   if (e.kind == MappingKind::SgEntry && e.dma == DmaAddr{}) return;
-  (void)live_.erase(e.dma, e.size);  // an unmap of nothing is the unmap call's error to report
+  // Observers hear of an unmap before it is checked: an unmap of nothing is the unmap call's error
+  // to report, and a refused one of something forgets it here all the same.
+  (void)live_.erase(e.dma, e.size);
 }
 
 }  // namespace dmakit::dma

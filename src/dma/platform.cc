@@ -23,6 +23,11 @@ Platform::~Platform() = default;
 
 void Platform::remove_device(Device* device) { std::erase(devices_, device); }
 
+void Platform::set_observer(std::unique_ptr<MappingObserver> observer) {
+  observer_ = std::move(observer);
+  for (Device* d : devices_) d->update_observer();
+}
+
 Device* Platform::find_device(const std::string& name) const {
   for (Device* d : devices_) {
     if (d->name() == name) return d;

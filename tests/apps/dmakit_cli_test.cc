@@ -97,6 +97,26 @@ TEST(DmakitBench, MapReportsTheIndirectCallAgainstTheInlinePath) {
   EXPECT_NE(run("bench map --mode iommu").exit_code, 0);
 }
 
+TEST(DmakitBench, MapDebugReportsTheCheckerAgainstTheInlinePath) {
+  const Output out = run("bench map --debug --json --min-time 0.01 --repetitions 1");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  EXPECT_EQ(j["results"].size(), 10u);
+  EXPECT_EQ(j["ratio_is"].get<std::string>(),
+            "BM_Map_Checked/real_time/threads:1 / BM_Map_NoOps/real_time/threads:1");
+  EXPECT_GT(j["ratio"].get<double>(), 1.0);
+}
+
+TEST(DmakitLayout, ShowsWhetherTheMisuseCheckerIsOn) {
+  const Output on = run("layout --json --config " DMAKIT_SOURCE_DIR "/configs/dma-debug.yaml");
+  ASSERT_EQ(on.exit_code, 0) << on.text;
+  const auto j = nlohmann::json::parse(on.text);
+  EXPECT_TRUE(j["machine"]["dma_debug"]["enabled"].get<bool>());
+  EXPECT_EQ(j["machine"]["dma_debug"]["action"], "log");
+  const Output off = run("layout --json");
+  EXPECT_FALSE(nlohmann::json::parse(off.text)["machine"]["dma_debug"]["enabled"].get<bool>());
+}
+
 TEST(DmakitLayout, MachineWithoutAPoolShowsZoneDma) {
   const std::string path = ::testing::TempDir() + "/classic.yaml";
   std::ofstream(path)

@@ -20,7 +20,7 @@ class Device;
 /// Reads `out.size()` bytes at bus address `dma` as the device would. Fault, touching nothing,
 /// when the range lies beyond what the device can drive (its mask and bus limit), when the IOMMU
 /// the device sits behind refuses a page of it (recorded in its fault log), or when it lands
-/// outside RAM; InvalidArgument for an empty range.
+/// outside RAM; InvalidArgument for an empty range. The device's observer sees the access first.
 [[nodiscard]] Status device_read(const Device& dev, DmaAddr dma, std::span<std::byte> out);
 /// Writes `data` at bus address `dma` as the device would, with the same checks.
 [[nodiscard]] Status device_write(const Device& dev, DmaAddr dma, std::span<const std::byte> data);

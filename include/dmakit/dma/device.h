@@ -27,6 +27,7 @@ namespace dmakit::dma {
 
 class DeclaredMemory;
 class DmaOps;
+class MappingFanOut;
 class MappingObserver;
 class MappingTracker;
 
@@ -120,13 +121,16 @@ class Device {
   void set_ops(DmaOps* ops) { ops_ = ops; }
   [[nodiscard]] DmaOps* ops() const { return ops_; }
 
-  /// What watches this device's map/unmap/sync calls (the misuse checker, a mapping table, a
-  /// tracer); null for nothing, which costs the mapping path one null check.
-  void set_observer(MappingObserver* observer) { observer_ = observer; }
+  /// A watcher of this device's calls of its own (a tracer, say), besides its tracker and the
+  /// platform's observer (the misuse checker); null for none.
+  void set_observer(MappingObserver* observer);
+  /// What the mapping path notifies: null when nothing watches (one null check), the only watcher,
+  /// or a fan-out to the device's own observer, its tracker and the platform's observer, in that
+  /// order.
   [[nodiscard]] MappingObserver* observer() const { return observer_; }
 
-  /// Asks for a table of live mappings (seed 004): `tracker` becomes the observer and dma_to_virt()
-  /// answers from it. Null removes both.
+  /// Asks for a table of live mappings (seed 004): `tracker` watches the device and dma_to_virt()
+  /// answers from it. Null removes it.
   void set_tracker(MappingTracker* tracker);
   [[nodiscard]] MappingTracker* tracker() const { return tracker_; }
 
@@ -143,7 +147,9 @@ class Device {
   }
 
  private:
+  friend class Platform;
   void update_may_bounce();
+  void update_observer();
 
   Platform& platform_;
   const machine::PhysMemory& memory_;
@@ -163,8 +169,10 @@ class Device {
   mutable std::atomic<bool> bounced_{false};
   DmaOps* ops_ = nullptr;
   iommu::Domain* domain_ = nullptr;
-  MappingObserver* observer_ = nullptr;
+  MappingObserver* own_observer_ = nullptr;
   MappingTracker* tracker_ = nullptr;
+  MappingObserver* observer_ = nullptr;  ///< what the mapping path calls (see observer())
+  std::unique_ptr<MappingFanOut> fan_out_;
   std::unique_ptr<DeclaredMemory> declared_;
 };
 

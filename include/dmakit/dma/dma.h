@@ -4,6 +4,7 @@
 
 #include "dmakit/dma/bus_access.h"
 #include "dmakit/dma/coherent.h"
+#include "dmakit/dma/cpu_access.h"
 #include "dmakit/dma/cpu_copy_ops.h"
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/device.h"

@@ -15,11 +15,21 @@
 namespace dmakit::dma {
 
 namespace detail {
-inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys, DmaAddr dma,
-                       std::uint64_t size, Direction dir) {
-  if (MappingObserver* o = dev.observer()) [[unlikely]]
-    o->on_map({&dev, kind, phys, dma, size, dir});
+[[gnu::noinline, gnu::cold]] void notify_map_result(const Device& dev, MappingKind kind,
+                                                    PhysAddr phys, const Result<DmaAddr>& dma,
+                                                    std::uint64_t size, Direction dir,
+                                                    const void* cpu);
+/// Tells the device's observer, if any, how a map call ended. Everything but the null check is out
+/// of line, so the inline map path stays small enough to inline (seed 004).
+inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys,
+                       const Result<DmaAddr>& dma, std::uint64_t size, Direction dir,
+                       const void* cpu = nullptr) {
+  if (dev.observer() != nullptr) [[unlikely]]
+    notify_map_result(dev, kind, phys, dma, size, dir, cpu);
 }
+/// map_page through the device's ops, observers told: out of line, off the inline direct path.
+[[nodiscard]] Result<DmaAddr> ops_map_page(Device& dev, machine::Page* page, std::uint64_t offset,
+                                           std::uint64_t size, Direction dir);
 }  // namespace detail
 
 /// Maps [offset, offset + size) of `page` for the device; a device that cannot reach the buffer
@@ -30,16 +40,11 @@ inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys, DmaAd
 [[nodiscard]] inline Result<DmaAddr> map_page(Device& dev, machine::Page* page,
                                               std::uint64_t offset, std::uint64_t size,
                                               Direction dir) {
-  if (DmaOps* ops = dev.ops()) [[unlikely]] {
-    Result<DmaAddr> dma = ops->map_page(dev, page, offset, size, dir);
-    if (dma)
-      detail::notify_map(dev, MappingKind::Page, dev.memory().page_to_phys(page) + offset, *dma,
-                         size, dir);
-    return dma;
-  }
+  if (dev.ops() != nullptr) [[unlikely]]
+    return detail::ops_map_page(dev, page, offset, size, dir);
   const PhysAddr phys = dev.memory().page_to_phys(page) + offset;
   Result<DmaAddr> dma = detail::direct_map_phys(dev, phys, size, dir);
-  if (dma) detail::notify_map(dev, MappingKind::Page, phys, *dma, size, dir);
+  detail::notify_map(dev, MappingKind::Page, phys, dma, size, dir);
   return dma;
 }
 
@@ -85,7 +90,9 @@ namespace detail {
 /// The largest mapping the device's ops can make at once.
 [[nodiscard]] std::uint64_t max_mapping_size(const Device& dev);
 
-/// Whether `addr` is the device's mapping-error marker (Linux's dma_mapping_error()).
+/// Whether `addr` is the device's mapping-error marker (Linux's dma_mapping_error()). Asking counts
+/// as the check the misuse checker wants after every map_page/map_single before the mapping is
+/// used.
 [[nodiscard]] bool mapping_error(const Device& dev, DmaAddr addr);
 
 /// The CPU address behind a bus address of the device (seed 004's reverse lookup), in O(1): from

@@ -9,6 +9,7 @@
 
 #include "dmakit/alloc/mask_allocator.h"
 #include "dmakit/dma/device_config.h"
+#include "dmakit/dma/mapping_observer.h"
 #include "dmakit/iommu/iommu.h"
 #include "dmakit/machine/machine.h"
 #include "dmakit/swiotlb/swiotlb.h"
@@ -50,6 +51,13 @@ class Platform {
   /// A device by name, or null.
   [[nodiscard]] Device* find_device(const std::string& name) const;
 
+  /// Gives the platform a watcher of every device on it, present and future, and of the CPU
+  /// accesses made through dma/cpu_access.h (the misuse checker: debug/dma_debug.h); null removes
+  /// it. The platform owns it and destroys it after the devices it owns, which report their removal
+  /// to it. Set it before mapping from several threads.
+  void set_observer(std::unique_ptr<MappingObserver> observer);
+  [[nodiscard]] MappingObserver* observer() const { return observer_.get(); }
+
  private:
   friend class Device;
   void add_device(Device* device) { devices_.push_back(device); }
@@ -60,6 +68,7 @@ class Platform {
   std::unique_ptr<swiotlb::Swiotlb> swiotlb_;
   std::vector<std::unique_ptr<iommu::Iommu>> iommus_;
   std::vector<Device*> devices_;
+  std::unique_ptr<MappingObserver> observer_;   ///< destroyed after owned_ (devices report to it)
   std::vector<std::unique_ptr<Device>> owned_;  ///< destroyed before devices_ (they unlist)
 };
 
