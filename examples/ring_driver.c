@@ -6,7 +6,7 @@
  * packet with dma_map_single and checks dma_mapping_error, and unmaps once the device reports the
  * descriptor done. The device half (ringdev_process) is the hardware: it reads descriptors and
  * packets only by bus address through the simulated bus, and writes a checksum of each packet
- * back, which the driver verifies.
+ * back, which the driver verifies. The misuse checker is on: any DMA-API misuse fails the run.
  *
  *   ring_driver [none|bounce|strict|lazy|passthrough]    (default: every platform in turn)
  */
@@ -127,6 +127,7 @@ static int run(const char *platform, int iommu, u64 swiotlb) {
   dmakit_machine_config_default(&cfg);
   cfg.iommu = iommu;
   cfg.swiotlb_bytes = swiotlb;
+  cfg.dma_debug = 1; /* the misuse checker watches the driver */
   struct dmakit_machine *m = dmakit_machine_create(&cfg);
   if (!m) {
     fprintf(stderr, "%s: %s\n", platform, dmakit_last_error());
@@ -157,6 +158,12 @@ static int run(const char *platform, int iommu, u64 swiotlb) {
     sent += queued;
   }
   if (dev) ringdev_remove(&priv);
+  const size_t misuse = dmakit_debug_report_count(m);
+  if (misuse != 0) {
+    fprintf(stderr, "%s: %zu misuse report(s), the last %s\n", platform, misuse,
+            dmakit_debug_last_report(m));
+    err = -EINVAL;
+  }
   printf("%-12s %s: %d packets, %s\n", platform, err ? "FAILED" : "ok", sent,
          err ? dmakit_last_error() : dmakit_machine_stats_json(m));
   dmakit_device_destroy(dev);

@@ -9,6 +9,7 @@
 
 #include "dmakit/core/config_error.h"
 #include "dmakit/core/units.h"
+#include "dmakit/debug/dma_debug.h"
 #include "dmakit/dma/bus_access.h"
 #include "dmakit/linux/gfp.h"
 
@@ -30,8 +31,6 @@ machine::MachineConfig machine_config_of(const dmakit_machine_config& c) {
                       "0: kmalloc_mask, alloc_pages_mask and the bounce pool are carved from it");
   if (c.iommu < DMAKIT_IOMMU_NONE || c.iommu > DMAKIT_IOMMU_PASSTHROUGH)
     throw ConfigError("iommu", fmt::format("{} is not a DMAKIT_IOMMU_* value", c.iommu));
-  if (c.dma_debug != 0)
-    throw ConfigError("dma_debug", "the misuse checker is not part of this build");
   machine::MachineConfig config;
   config.ram_size = c.ram_bytes;
   config.node_count = static_cast<unsigned>(c.numa_nodes);
@@ -94,6 +93,7 @@ using namespace dmakit;
 dmakit_machine::dmakit_machine(const machine::MachineConfig& config, const dmakit_machine_config& c)
     : c_config(c), machine(config), platform(machine), kmalloc(*platform.mask_allocator()) {
   if (c.iommu != DMAKIT_IOMMU_NONE) iommu = &platform.add_iommu({});
+  if (c.dma_debug != 0) (void)debug::DmaDebug::attach(platform);
 }
 
 dmakit_machine::~dmakit_machine() = default;
@@ -216,6 +216,21 @@ const char* dmakit_machine_stats_json(struct dmakit_machine* m) {
   const std::scoped_lock guard(m->lock);
   m->stats_json = j.dump();
   return m->stats_json.c_str();
+}
+
+size_t dmakit_debug_report_count(struct dmakit_machine* m) {
+  const debug::DmaDebug* checker = m == nullptr ? nullptr : debug::DmaDebug::of(m->platform);
+  return checker == nullptr ? 0 : checker->total_reports();
+}
+
+const char* dmakit_debug_last_report(struct dmakit_machine* m) {
+  const debug::DmaDebug* checker = m == nullptr ? nullptr : debug::DmaDebug::of(m->platform);
+  if (checker == nullptr) return nullptr;
+  const std::vector<debug::Report> reports = checker->reports();
+  if (reports.empty()) return nullptr;
+  const std::scoped_lock guard(m->lock);
+  m->last_report = debug::misuse_name(reports.back().misuse);
+  return m->last_report.c_str();
 }
 
 const char* dmakit_last_error(void) { return linux_api::last_error.c_str(); }

@@ -39,7 +39,8 @@ struct dmakit_machine {
   dmakit::alloc::KmallocMask kmalloc;
   dmakit::iommu::Iommu* iommu = nullptr;  ///< the platform's, with an IOMMU configured
   std::mutex lock;
-  std::string stats_json;  ///< guarded by lock
+  std::string stats_json;   ///< guarded by lock
+  std::string last_report;  ///< guarded by lock
   /// Guarded by lock: the copy engine, made on first use; destroyed first, its device with it.
   std::unique_ptr<dmakit_machine_engine> engine;
 };

@@ -429,3 +429,32 @@ int c_dmaengine_copies_and_reports(const struct dmakit_machine_config *cfg) {
   dmakit_machine_destroy(m);
   return 0;
 }
+
+int c_misuse_checker_reports_a_buggy_driver(const struct dmakit_machine_config *base) {
+  struct dmakit_machine_config cfg = *base;
+  cfg.dma_debug = 1;
+  struct dmakit_machine *m = dmakit_machine_create(&cfg);
+  CHECK(m != NULL);
+  struct device *dev = dmakit_device_create(m, "buggy", 0);
+  CHECK(dev != NULL);
+  char *buf = kmalloc(512, GFP_KERNEL);
+  CHECK(buf != NULL);
+  /* A correct map and unmap: nothing to report. */
+  dma_addr_t addr = dma_map_single(dev, buf, 512, DMA_TO_DEVICE);
+  CHECK(!dma_mapping_error(dev, addr));
+  dma_unmap_single(dev, addr, 512, DMA_TO_DEVICE);
+  CHECK(dmakit_debug_report_count(m) == 0);
+  CHECK(dmakit_debug_last_report(m) == NULL);
+  /* The bug: unmapping twice. */
+  dma_unmap_single(dev, addr, 512, DMA_TO_DEVICE);
+  CHECK(dmakit_debug_report_count(m) == 1);
+  CHECK(strcmp(dmakit_debug_last_report(m), "unmap-not-mapped") == 0);
+  kfree(buf);
+  dmakit_device_destroy(dev);
+  dmakit_machine_destroy(m);
+  /* Off by default. */
+  struct dmakit_machine *quiet = dmakit_machine_create(base);
+  CHECK(quiet != NULL && dmakit_debug_report_count(quiet) == 0);
+  dmakit_machine_destroy(quiet);
+  return 0;
+}

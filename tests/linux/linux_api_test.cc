@@ -72,6 +72,11 @@ TEST_P(LinuxApi, DmaengineCopiesAndReports) {
   EXPECT_C_PASSES(c_dmaengine_copies_and_reports(&c));
 }
 
+TEST_P(LinuxApi, MisuseCheckerReportsABuggyDriver) {
+  const dmakit_machine_config c = config();
+  EXPECT_C_PASSES(c_misuse_checker_reports_a_buggy_driver(&c));
+}
+
 INSTANTIATE_TEST_SUITE_P(Platforms, LinuxApi,
                          ::testing::Values(Platform{"Bounce", DMAKIT_IOMMU_NONE},
                                            Platform{"IommuStrict", DMAKIT_IOMMU_STRICT},
