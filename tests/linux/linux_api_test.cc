@@ -32,50 +32,25 @@ TEST(LinuxApiMachine, BadConfigsAreRefusedWithTheFieldNamed) {
   EXPECT_C_PASSES(c_bad_machine_configs_are_refused());
 }
 
-TEST_P(LinuxApi, StreamingMapsMoveBytes) {
-  const dmakit_machine_config c = config();
-  EXPECT_C_PASSES(c_streaming_maps_move_bytes(&c));
-}
+// One test per C check, on every platform.
+#define C_CHECK_ON_EVERY_PLATFORM(Name, check) \
+  TEST_P(LinuxApi, Name) {                     \
+    const dmakit_machine_config c = config();  \
+    EXPECT_C_PASSES(check(&c));                \
+  }
 
-TEST_P(LinuxApi, ScatterlistsMapAndMoveBytes) {
-  const dmakit_machine_config c = config();
-  EXPECT_C_PASSES(c_scatterlists_map_and_move_bytes(&c));
-}
-
-TEST_P(LinuxApi, CoherentMemoryAndPoolsAreSharedWithTheDevice) {
-  const dmakit_machine_config c = config();
-  EXPECT_C_PASSES(c_coherent_memory_and_pools_are_shared_with_the_device(&c));
-}
-
-TEST_P(LinuxApi, DeclaredMemoryServesCoherentAllocations) {
-  const dmakit_machine_config c = config();
-  EXPECT_C_PASSES(c_declared_memory_serves_coherent_allocations(&c));
-}
-
-TEST_P(LinuxApi, MaskAllocationsStayUnderTheirMasks) {
-  const dmakit_machine_config c = config();
-  EXPECT_C_PASSES(c_mask_allocations_stay_under_their_masks(&c));
-}
-
-TEST_P(LinuxApi, VmallocMemoryIsNotOneDmaBuffer) {
-  const dmakit_machine_config c = config();
-  EXPECT_C_PASSES(c_vmalloc_memory_is_not_one_dma_buffer(&c));
-}
-
-TEST_P(LinuxApi, BadCallsReportAndChangeNothing) {
-  const dmakit_machine_config c = config();
-  EXPECT_C_PASSES(c_bad_calls_report_and_change_nothing(&c));
-}
-
-TEST_P(LinuxApi, DmaengineCopiesAndReports) {
-  const dmakit_machine_config c = config();
-  EXPECT_C_PASSES(c_dmaengine_copies_and_reports(&c));
-}
-
-TEST_P(LinuxApi, MisuseCheckerReportsABuggyDriver) {
-  const dmakit_machine_config c = config();
-  EXPECT_C_PASSES(c_misuse_checker_reports_a_buggy_driver(&c));
-}
+C_CHECK_ON_EVERY_PLATFORM(StreamingMapsMoveBytes, c_streaming_maps_move_bytes)
+C_CHECK_ON_EVERY_PLATFORM(ScatterlistsMapAndMoveBytes, c_scatterlists_map_and_move_bytes)
+C_CHECK_ON_EVERY_PLATFORM(CoherentMemoryAndPoolsAreSharedWithTheDevice,
+                          c_coherent_memory_and_pools_are_shared_with_the_device)
+C_CHECK_ON_EVERY_PLATFORM(DeclaredMemoryServesCoherentAllocations,
+                          c_declared_memory_serves_coherent_allocations)
+C_CHECK_ON_EVERY_PLATFORM(MaskAllocationsStayUnderTheirMasks,
+                          c_mask_allocations_stay_under_their_masks)
+C_CHECK_ON_EVERY_PLATFORM(VmallocMemoryIsNotOneDmaBuffer, c_vmalloc_memory_is_not_one_dma_buffer)
+C_CHECK_ON_EVERY_PLATFORM(BadCallsReportAndChangeNothing, c_bad_calls_report_and_change_nothing)
+C_CHECK_ON_EVERY_PLATFORM(DmaengineCopiesAndReports, c_dmaengine_copies_and_reports)
+C_CHECK_ON_EVERY_PLATFORM(MisuseCheckerReportsABuggyDriver, c_misuse_checker_reports_a_buggy_driver)
 
 INSTANTIATE_TEST_SUITE_P(Platforms, LinuxApi,
                          ::testing::Values(Platform{"Bounce", DMAKIT_IOMMU_NONE},
