@@ -458,3 +458,69 @@ int c_misuse_checker_reports_a_buggy_driver(const struct dmakit_machine_config *
   dmakit_machine_destroy(quiet);
   return 0;
 }
+
+static void count_call(void *param) { atomic_fetch_add((atomic_int *)param, 1); }
+
+int c_remaining_names_keep_the_kernels_meaning(const struct dmakit_machine_config *base) {
+  struct dmakit_machine_config cfg = *base;
+  cfg.mask_pool_bytes = 32 << 20;
+  struct dmakit_machine *m = dmakit_machine_create(&cfg);
+  CHECK(m != NULL);
+  CHECK(strstr(dmakit_machine_stats_json(m), "\"pool_pages\":24576") != NULL); /* 32 + 64 MiB */
+  struct device *dev = dmakit_device_create(m, "isa", 0);
+  CHECK(dev != NULL);
+
+  /* A 24-bit coherent mask: coherent memory lands under 16 MiB, streaming stays 32-bit. */
+  CHECK(dma_set_coherent_mask(dev, DMA_BIT_MASK(24)) == 0);
+  CHECK(dma_get_mask(dev) == DMA_BIT_MASK(32));
+  dma_addr_t handle;
+  void *ring = dma_alloc_coherent(dev, 4096, &handle, GFP_KERNEL);
+  CHECK(ring != NULL && handle + 4096 <= (1u << 24));
+  dma_free_coherent(dev, 4096, ring, handle);
+
+  /* GFP_DMA memory is ZONE_DMA's: under 16 MiB. */
+  struct page *low = alloc_pages(GFP_DMA, 0);
+  CHECK(low != NULL && page_to_phys(low) + PAGE_SIZE <= (1u << 24));
+  __free_pages(low, 0);
+
+  /* Declared memory reached only through I/O accessors, shared with children. */
+  CHECK(dma_declare_coherent_memory(dev, 0xE8000000ULL, 0, 1 << 20,
+                                    DMA_MEMORY_IO | DMA_MEMORY_INCLUDES_CHILDREN) ==
+        DMA_MEMORY_IO);
+  dma_release_declared_memory(dev);
+
+  char *v = vmalloc(2 * PAGE_SIZE);
+  CHECK(v != NULL && is_vmalloc_addr(v));
+  v[PAGE_SIZE + 1] = 7;
+  CHECK(v[PAGE_SIZE + 1] == 7);
+  vfree(v);
+
+  /* A plain callback (no result) runs once. */
+  dma_cap_mask_t mask;
+  dma_cap_zero(mask);
+  dma_cap_set(DMA_MEMCPY, mask);
+  struct dma_chan *chan = dma_request_channel(mask, NULL, NULL);
+  CHECK(chan != NULL);
+  struct device *engine = dmaengine_get_dma_device(chan);
+  char *a = kmalloc(256, GFP_KERNEL), *b = kzalloc(256, GFP_KERNEL);
+  CHECK(a != NULL && b != NULL);
+  fill(a, 256, 4);
+  const dma_addr_t s = dma_map_single(engine, a, 256, DMA_TO_DEVICE);
+  const dma_addr_t d = dma_map_single(engine, b, 256, DMA_FROM_DEVICE);
+  CHECK(!dma_mapping_error(engine, s) && !dma_mapping_error(engine, d));
+  struct dma_async_tx_descriptor *tx = dmaengine_prep_dma_memcpy(chan, d, s, 256, 0);
+  CHECK(tx != NULL);
+  atomic_int calls = 0;
+  tx->callback = count_call;
+  tx->callback_param = &calls;
+  const dma_cookie_t cookie = dmaengine_submit(tx);
+  CHECK(dma_sync_wait(chan, cookie) == DMA_COMPLETE && atomic_load(&calls) == 1);
+  dma_unmap_single(engine, d, 256, DMA_FROM_DEVICE);
+  dma_unmap_single(engine, s, 256, DMA_TO_DEVICE);
+  CHECK(same(a, b, 256));
+  kfree(a);
+  kfree(b);
+  dmakit_device_destroy(dev);
+  dmakit_machine_destroy(m);
+  return 0;
+}

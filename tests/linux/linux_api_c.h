@@ -20,6 +20,7 @@ int c_vmalloc_memory_is_not_one_dma_buffer(const struct dmakit_machine_config *c
 int c_bad_calls_report_and_change_nothing(const struct dmakit_machine_config *cfg);
 int c_dmaengine_copies_and_reports(const struct dmakit_machine_config *cfg);
 int c_misuse_checker_reports_a_buggy_driver(const struct dmakit_machine_config *cfg);
+int c_remaining_names_keep_the_kernels_meaning(const struct dmakit_machine_config *cfg);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,8 @@ C_CHECK_ON_EVERY_PLATFORM(VmallocMemoryIsNotOneDmaBuffer, c_vmalloc_memory_is_no
 C_CHECK_ON_EVERY_PLATFORM(BadCallsReportAndChangeNothing, c_bad_calls_report_and_change_nothing)
 C_CHECK_ON_EVERY_PLATFORM(DmaengineCopiesAndReports, c_dmaengine_copies_and_reports)
 C_CHECK_ON_EVERY_PLATFORM(MisuseCheckerReportsABuggyDriver, c_misuse_checker_reports_a_buggy_driver)
+C_CHECK_ON_EVERY_PLATFORM(RemainingNamesKeepTheKernelsMeaning,
+                          c_remaining_names_keep_the_kernels_meaning)
 
 INSTANTIATE_TEST_SUITE_P(Platforms, LinuxApi,
                          ::testing::Values(Platform{"Bounce", DMAKIT_IOMMU_NONE},
