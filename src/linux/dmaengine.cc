@@ -11,6 +11,12 @@
 
 using namespace dmakit;
 
+// A descriptor as the C side sees it, and the channel's own behind it.
+struct prepared_descriptor : dma_async_tx_descriptor {
+  engine::Descriptor desc;
+  std::uint64_t length;
+};
+
 namespace {
 
 dmakit_machine_engine* engine_of_current() {
@@ -46,33 +52,23 @@ dmaengine_result result_of(const engine::Completion& done, std::uint64_t length)
   return {r, static_cast<u32>(length - std::min(length, done.bytes))};
 }
 
-struct Submitted {
-  dma_async_tx_descriptor* desc;
-  std::uint64_t length;
-};
-
+// The channel's completion of a C descriptor: its status kept for dma_async_is_tx_complete, the
+// driver's callback run, and the descriptor freed, as the kernel's is once its callback has run.
 void on_complete(void* context, const engine::Completion& done) {
-  auto* s = static_cast<Submitted*>(context);
-  dma_async_tx_descriptor* desc = s->desc;
+  auto* p = static_cast<prepared_descriptor*>(context);
   if (!done.status) {
-    const std::scoped_lock guard(desc->chan->lock);
-    desc->chan->failed.insert(desc->cookie);
+    const std::scoped_lock guard(p->chan->lock);
+    p->chan->failed.insert(p->cookie);
   }
-  const dmaengine_result result = result_of(done, s->length);
-  if (desc->callback_result != nullptr)
-    desc->callback_result(desc->callback_param, &result);
-  else if (desc->callback != nullptr)
-    desc->callback(desc->callback_param);
-  delete s;
+  const dmaengine_result result = result_of(done, p->length);
+  if (p->callback_result != nullptr)
+    p->callback_result(p->callback_param, &result);
+  else if (p->callback != nullptr)
+    p->callback(p->callback_param);
+  delete p;
 }
 
 }  // namespace
-
-// A descriptor as the C side sees it, and the channel's own behind it.
-struct prepared_descriptor : dma_async_tx_descriptor {
-  engine::Descriptor desc;
-  std::uint64_t length;
-};
 
 extern "C" {
 
@@ -121,8 +117,7 @@ dma_cookie_t dmaengine_submit(struct dma_async_tx_descriptor* desc) {
   if (desc == nullptr) return -EINVAL;
   auto* p = static_cast<prepared_descriptor*>(desc);
   // The channel owns the descriptor now: the C side lives until the callback.
-  auto* s = new Submitted{desc, p->length};
-  p->desc.set_callback(on_complete, s);
+  p->desc.set_callback(on_complete, p);
   desc->cookie = static_cast<dma_cookie_t>(p->chan->channel->submit(std::move(p->desc)));
   return desc->cookie;
 }
