@@ -50,8 +50,10 @@ Result<IovaAddr> map_contiguous(iommu::Domain& d, PhysAddr phys, std::uint64_t l
 }  // namespace
 
 IommuOps& IommuOps::instance() {
-  static IommuOps ops;
-  return ops;
+  // Never destroyed: devices with static lifetime (test fixtures, a program's globals) may unmap
+  // through it while statics are being destroyed.
+  static IommuOps* const ops = new IommuOps;
+  return *ops;
 }
 
 Result<DmaAddr> IommuOps::map_page(Device& dev, machine::Page* page, std::uint64_t offset,
