@@ -58,8 +58,7 @@ TEST_P(CopyOnlyOnEveryPlatform, CopiesThroughReverseLookupOfUpperLayerAddresses)
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, CopyOnlyOnEveryPlatform,
-                         ::testing::ValuesIn(testing::kDataPathKinds),
-                         testing::PlatformKindName());
+                         ::testing::ValuesIn(testing::kDataPathKinds), testing::PlatformKindName());
 
 TEST(CopyOnlyAdapter, RefusesAnAddressNoLiveMappingCovers) {
   PlatformUnderTest platform(PlatformKind::IommuStrict);

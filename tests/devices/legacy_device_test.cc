@@ -29,8 +29,8 @@ Status round_trip(PlatformUnderTest& platform, LegacyDevice& device, LegacyDrive
   std::byte* out = platform.buffer(size);
   std::byte* in = platform.buffer(size);
   for (std::uint32_t i = 0; i < size; ++i) out[i] = static_cast<std::byte>(i * 7);
-  for (const auto& [mode, buf] : {std::pair{LegacyMode::MemoryToDevice, out},
-                                  std::pair{LegacyMode::DeviceToMemory, in}}) {
+  for (const auto& [mode, buf] :
+       {std::pair{LegacyMode::MemoryToDevice, out}, std::pair{LegacyMode::DeviceToMemory, in}}) {
     if (Status s = driver.start(mode, buf, size); !s) return s;
     device.service();
     if (Status s = driver.finish(); !s) return s;

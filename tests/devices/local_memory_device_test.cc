@@ -51,8 +51,7 @@ TEST_P(LocalMemoryOnEveryPlatform, KeepsItsRingOnBoardAndCopiesIntact) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, LocalMemoryOnEveryPlatform,
-                         ::testing::ValuesIn(testing::kDataPathKinds),
-                         testing::PlatformKindName());
+                         ::testing::ValuesIn(testing::kDataPathKinds), testing::PlatformKindName());
 
 }  // namespace
 }  // namespace dmakit::devices

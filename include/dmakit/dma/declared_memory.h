@@ -55,7 +55,7 @@ class DeclaredMemory {
   DmaAddr device_addr_;
   unsigned flags_;
   mutable std::mutex lock_;
-  alloc::BlockBitmap blocks_;  ///< guarded by lock_
+  alloc::BlockBitmap blocks_;   ///< guarded by lock_
   std::uint64_t occupied_ = 0;  ///< guarded by lock_: pages mark_occupied() reserved, for good
 };
 

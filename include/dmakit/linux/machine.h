@@ -48,8 +48,8 @@ int dmakit_device_write(struct device* dev, dma_addr_t addr, const void* buf, si
 
 /* Misuse-checker reports so far (0 with dma_debug off), and the last one's class name, such as
  * "unmap-not-mapped" (NULL when none); each report is also printed to stderr. */
-size_t dmakit_debug_report_count(struct dmakit_machine *m);
-const char *dmakit_debug_last_report(struct dmakit_machine *m);
+size_t dmakit_debug_report_count(struct dmakit_machine* m);
+const char* dmakit_debug_last_report(struct dmakit_machine* m);
 /* Counters of the whole machine as JSON, valid until the next call on the machine. */
 const char* dmakit_machine_stats_json(struct dmakit_machine* m);
 
