@@ -134,20 +134,31 @@ void parse_iommu_costs(const YAML::Node& n, const std::string& field, iommu::Iom
   }
 }
 
+iommu::IommuConfig iommu_of(const YAML::Node& n, const std::string& field) {
+  reject_unknown_keys(n, field, {"name", "levels", "large_pages", "iotlb", "costs"});
+  iommu::IommuConfig c;
+  if (!n["name"]) throw ConfigError(field + ".name", "every IOMMU needs a name");
+  c.name = n["name"].as<std::string>();
+  if (n["levels"]) c.page_table.levels = unsigned_of(n["levels"], field + ".levels");
+  if (n["large_pages"] && !machine::yaml::bool_of(n["large_pages"], field + ".large_pages"))
+    c.page_table.page_sizes = kPageSize;
+  if (const YAML::Node tlb = n["iotlb"]) {
+    reject_unknown_keys(tlb, field + ".iotlb", {"entries", "ways"});
+    if (tlb["entries"]) c.iotlb.entries = unsigned_of(tlb["entries"], field + ".iotlb.entries");
+    if (tlb["ways"]) c.iotlb.ways = unsigned_of(tlb["ways"], field + ".iotlb.ways");
+  }
+  if (const YAML::Node costs = n["costs"]) parse_iommu_costs(costs, field + ".costs", c.costs);
+  return c;
+}
+
 }  // namespace
 
 std::vector<DeviceConfig> parse_device_configs(const std::string& yaml_text) {
-  const YAML::Node root = machine::yaml::load(yaml_text);
   std::vector<DeviceConfig> devices;
-  if (!root.IsMap() || !root["devices"]) return devices;
-  const YAML::Node list = root["devices"];
-  if (!list.IsSequence()) throw ConfigError("devices", "expected a list of devices");
-  try {
-    for (std::size_t i = 0; i < list.size(); ++i)
-      devices.push_back(device_of(list[i], fmt::format("devices[{}]", i)));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError("devices", fmt::format("malformed value: {}", e.what()));
-  }
+  machine::yaml::for_each_listed(yaml_text, "devices", "devices",
+                                 [&](const YAML::Node& n, const std::string& field) {
+                                   devices.push_back(device_of(n, field));
+                                 });
   return devices;
 }
 
@@ -156,33 +167,10 @@ std::vector<DeviceConfig> load_device_configs(const std::string& path) {
 }
 
 std::vector<iommu::IommuConfig> parse_iommu_configs(const std::string& yaml_text) {
-  const YAML::Node root = machine::yaml::load(yaml_text);
   std::vector<iommu::IommuConfig> iommus;
-  if (!root.IsMap() || !root["iommus"]) return iommus;
-  const YAML::Node list = root["iommus"];
-  if (!list.IsSequence()) throw ConfigError("iommus", "expected a list of IOMMUs");
-  try {
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const std::string field = fmt::format("iommus[{}]", i);
-      const YAML::Node n = list[i];
-      reject_unknown_keys(n, field, {"name", "levels", "large_pages", "iotlb", "costs"});
-      iommu::IommuConfig c;
-      if (!n["name"]) throw ConfigError(field + ".name", "every IOMMU needs a name");
-      c.name = n["name"].as<std::string>();
-      if (n["levels"]) c.page_table.levels = unsigned_of(n["levels"], field + ".levels");
-      if (n["large_pages"] && !machine::yaml::bool_of(n["large_pages"], field + ".large_pages"))
-        c.page_table.page_sizes = kPageSize;
-      if (const YAML::Node tlb = n["iotlb"]) {
-        reject_unknown_keys(tlb, field + ".iotlb", {"entries", "ways"});
-        if (tlb["entries"]) c.iotlb.entries = unsigned_of(tlb["entries"], field + ".iotlb.entries");
-        if (tlb["ways"]) c.iotlb.ways = unsigned_of(tlb["ways"], field + ".iotlb.ways");
-      }
-      if (const YAML::Node costs = n["costs"]) parse_iommu_costs(costs, field + ".costs", c.costs);
-      iommus.push_back(c);
-    }
-  } catch (const YAML::Exception& e) {
-    throw ConfigError("iommus", fmt::format("malformed value: {}", e.what()));
-  }
+  machine::yaml::for_each_listed(
+      yaml_text, "iommus", "IOMMUs",
+      [&](const YAML::Node& n, const std::string& field) { iommus.push_back(iommu_of(n, field)); });
   return iommus;
 }
 

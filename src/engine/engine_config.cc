@@ -68,17 +68,11 @@ EngineConfig engine_of(const YAML::Node& e, const std::string& field) {
 }  // namespace
 
 std::vector<EngineConfig> parse_engine_configs(const std::string& yaml_text) {
-  const YAML::Node root = machine::yaml::load(yaml_text);
   std::vector<EngineConfig> engines;
-  if (!root.IsMap() || !root["engines"]) return engines;
-  const YAML::Node list = root["engines"];
-  if (!list.IsSequence()) throw ConfigError("engines", "expected a list of engines");
-  try {
-    for (std::size_t i = 0; i < list.size(); ++i)
-      engines.push_back(engine_of(list[i], fmt::format("engines[{}]", i)));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError("engines", fmt::format("malformed value: {}", e.what()));
-  }
+  machine::yaml::for_each_listed(yaml_text, "engines", "engines",
+                                 [&](const YAML::Node& n, const std::string& field) {
+                                   engines.push_back(engine_of(n, field));
+                                 });
   return engines;
 }
 

@@ -17,30 +17,24 @@
 using namespace dmakit;
 using linux_api::device_of;
 using linux_api::direction_of;
+using linux_api::page_of;
 
 namespace {
-
-machine::Page* page_of(struct page* page) { return reinterpret_cast<machine::Page*>(page); }
-
-void warn_if_failed(const Status& ok, std::string_view call) {
-  if (!ok) linux_api::warn(call, ok.error());
-}
 
 int set_mask(struct device* dev, u64 mask, std::string_view call,
              Status (dma::Device::*set)(std::uint64_t)) {
   dma::Device* d = device_of(dev, call);
   if (d == nullptr) return -EIO;
   if (const Status ok = (d->*set)(mask); !ok) {
-    linux_api::set_last_error(fmt::format("{}: {}", call, ok.error().message));
+    linux_api::record(call, ok.error());
     return -EIO;
   }
   return 0;
 }
 
 dma_addr_t mapped(const Result<DmaAddr>& r, std::string_view call) {
-  if (r) return r->value();
-  linux_api::set_last_error(fmt::format("{}: {}", call, r.error().message));
-  return DMA_MAPPING_ERROR;
+  return linux_api::value_or_record(r, call, dma_addr_t{DMA_MAPPING_ERROR},
+                                    [](DmaAddr a) { return a.value(); });
 }
 
 // The first `nents` entries of a C list, following chain links. With `segments`, also the DMA
@@ -68,7 +62,7 @@ void on_segments(struct device* dev, struct scatterlist* sg, int nents, int dir,
   dma::Device* d = device_of(dev, call);
   if (d == nullptr) return;
   dma::SgTable table = table_of(sg, nents, /*segments=*/true);
-  warn_if_failed(op(*d, table, direction_of(dir)), call);
+  linux_api::warn_if_failed(op(*d, table, direction_of(dir)), call);
 }
 
 }  // namespace
@@ -106,8 +100,8 @@ dma_addr_t dma_map_single(struct device* dev, void* ptr, size_t size, enum dma_d
 void dma_unmap_single(struct device* dev, dma_addr_t addr, size_t size,
                       enum dma_data_direction dir) {
   if (dma::Device* d = device_of(dev, "dma_unmap_single"))
-    warn_if_failed(dma::unmap_single(*d, DmaAddr(addr), size, direction_of(dir)),
-                   "dma_unmap_single");
+    linux_api::warn_if_failed(dma::unmap_single(*d, DmaAddr(addr), size, direction_of(dir)),
+                              "dma_unmap_single");
 }
 
 dma_addr_t dma_map_page(struct device* dev, struct page* page, size_t offset, size_t size,
@@ -119,7 +113,8 @@ dma_addr_t dma_map_page(struct device* dev, struct page* page, size_t offset, si
 
 void dma_unmap_page(struct device* dev, dma_addr_t addr, size_t size, enum dma_data_direction dir) {
   if (dma::Device* d = device_of(dev, "dma_unmap_page"))
-    warn_if_failed(dma::unmap_page(*d, DmaAddr(addr), size, direction_of(dir)), "dma_unmap_page");
+    linux_api::warn_if_failed(dma::unmap_page(*d, DmaAddr(addr), size, direction_of(dir)),
+                              "dma_unmap_page");
 }
 
 int dma_mapping_error(struct device* dev, dma_addr_t addr) {
@@ -138,7 +133,7 @@ int dma_map_sg(struct device* dev, struct scatterlist* sg, int nents, enum dma_d
   dma::SgTable table = table_of(sg, nents, /*segments=*/false);
   const Result<std::size_t> segments = dma::map_sg(*d, table, direction_of(dir));
   if (!segments) {
-    linux_api::set_last_error(fmt::format("dma_map_sg: {}", segments.error().message));
+    linux_api::record("dma_map_sg", segments.error());
     return 0;
   }
   std::size_t i = 0;
@@ -158,15 +153,16 @@ void dma_unmap_sg(struct device* dev, struct scatterlist* sg, int nents,
 void dma_sync_single_for_cpu(struct device* dev, dma_addr_t addr, size_t size,
                              enum dma_data_direction dir) {
   if (dma::Device* d = device_of(dev, "dma_sync_single_for_cpu"))
-    warn_if_failed(dma::sync_single_for_cpu(*d, DmaAddr(addr), size, direction_of(dir)),
-                   "dma_sync_single_for_cpu");
+    linux_api::warn_if_failed(dma::sync_single_for_cpu(*d, DmaAddr(addr), size, direction_of(dir)),
+                              "dma_sync_single_for_cpu");
 }
 
 void dma_sync_single_for_device(struct device* dev, dma_addr_t addr, size_t size,
                                 enum dma_data_direction dir) {
   if (dma::Device* d = device_of(dev, "dma_sync_single_for_device"))
-    warn_if_failed(dma::sync_single_for_device(*d, DmaAddr(addr), size, direction_of(dir)),
-                   "dma_sync_single_for_device");
+    linux_api::warn_if_failed(
+        dma::sync_single_for_device(*d, DmaAddr(addr), size, direction_of(dir)),
+        "dma_sync_single_for_device");
 }
 
 void dma_sync_sg_for_cpu(struct device* dev, struct scatterlist* sg, int nelems,
@@ -192,7 +188,7 @@ void* dma_alloc_coherent(struct device* dev, size_t size, dma_addr_t* handle, gf
   DmaAddr addr;
   const Result<std::byte*> cpu = dma::alloc_coherent(*d, size, &addr, linux_api::gfp_of(gfp));
   if (!cpu) {
-    linux_api::set_last_error(fmt::format("dma_alloc_coherent: {}", cpu.error().message));
+    linux_api::record("dma_alloc_coherent", cpu.error());
     *handle = DMA_MAPPING_ERROR;
     return nullptr;
   }
@@ -202,7 +198,8 @@ void* dma_alloc_coherent(struct device* dev, size_t size, dma_addr_t* handle, gf
 
 void dma_free_coherent(struct device* dev, size_t size, void* cpu, dma_addr_t handle) {
   if (dma::Device* d = device_of(dev, "dma_free_coherent"))
-    warn_if_failed(dma::free_coherent(*d, size, cpu, DmaAddr(handle)), "dma_free_coherent");
+    linux_api::warn_if_failed(dma::free_coherent(*d, size, cpu, DmaAddr(handle)),
+                              "dma_free_coherent");
 }
 
 int dma_declare_coherent_memory(struct device* dev, dma_addr_t bus_addr, dma_addr_t device_addr,
@@ -212,7 +209,7 @@ int dma_declare_coherent_memory(struct device* dev, dma_addr_t bus_addr, dma_add
   const Status ok = dma::declare_coherent_memory(*d, PhysAddr(bus_addr), DmaAddr(device_addr), size,
                                                  static_cast<unsigned>(flags));
   if (!ok) {
-    linux_api::set_last_error(fmt::format("dma_declare_coherent_memory: {}", ok.error().message));
+    linux_api::record("dma_declare_coherent_memory", ok.error());
     return 0;
   }
   return (flags & DMA_MEMORY_MAP) != 0 ? DMA_MEMORY_MAP : DMA_MEMORY_IO;
@@ -220,7 +217,7 @@ int dma_declare_coherent_memory(struct device* dev, dma_addr_t bus_addr, dma_add
 
 void dma_release_declared_memory(struct device* dev) {
   if (dma::Device* d = device_of(dev, "dma_release_declared_memory"))
-    warn_if_failed(dma::release_declared_memory(*d), "dma_release_declared_memory");
+    linux_api::warn_if_failed(dma::release_declared_memory(*d), "dma_release_declared_memory");
 }
 
 void* dma_mark_declared_memory_occupied(struct device* dev, dma_addr_t device_addr, size_t size) {
@@ -228,8 +225,7 @@ void* dma_mark_declared_memory_occupied(struct device* dev, dma_addr_t device_ad
   if (d == nullptr) return ERR_PTR(-EINVAL);
   const Result<std::byte*> cpu = dma::mark_declared_memory_occupied(*d, DmaAddr(device_addr), size);
   if (cpu) return *cpu;
-  linux_api::set_last_error(
-      fmt::format("dma_mark_declared_memory_occupied: {}", cpu.error().message));
+  linux_api::record("dma_mark_declared_memory_occupied", cpu.error());
   return ERR_PTR(cpu.error().code == Errc::Busy ? -EBUSY : -EINVAL);
 }
 

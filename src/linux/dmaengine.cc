@@ -105,7 +105,7 @@ struct dma_async_tx_descriptor* dmaengine_prep_dma_memcpy(struct dma_chan* chan,
   if (chan == nullptr) return nullptr;
   Result<engine::Descriptor> desc = chan->channel->prep_memcpy(DmaAddr(dest), DmaAddr(src), len);
   if (!desc) {
-    linux_api::set_last_error(fmt::format("dmaengine_prep_dma_memcpy: {}", desc.error().message));
+    linux_api::record("dmaengine_prep_dma_memcpy", desc.error());
     return nullptr;
   }
   auto* p =
@@ -141,7 +141,7 @@ enum dma_status dma_sync_wait(struct dma_chan* chan, dma_cookie_t cookie) {
   if (chan == nullptr) return DMA_ERROR;
   chan->channel->issue_pending();
   if (const Status ok = chan->channel->sync_wait(static_cast<engine::Cookie>(cookie)); !ok) {
-    linux_api::set_last_error(fmt::format("dma_sync_wait: {}", ok.error().message));
+    linux_api::record("dma_sync_wait", ok.error());
     return DMA_ERROR;
   }
   return dma_async_is_tx_complete(chan, cookie, nullptr, nullptr);

@@ -59,8 +59,13 @@ void set_current_machine(dmakit_machine* m) {
 
 void set_last_error(std::string message) { last_error = std::move(message); }
 
-void warn(std::string_view call, const Error& error) {
+void record(std::string_view call, const Error& error) {
   set_last_error(fmt::format("{}: {}", call, error.message));
+}
+
+void warn_if_failed(const Status& ok, std::string_view call) {
+  if (ok) return;
+  record(call, ok.error());
   std::fprintf(stderr, "dmakit: %s\n", last_error.c_str());
 }
 
@@ -170,7 +175,7 @@ int dmakit_device_read(struct device* dev, dma_addr_t addr, void* buf, size_t le
   if (d == nullptr) return -EINVAL;
   const Status ok = dma::device_read(*d, DmaAddr(addr), {static_cast<std::byte*>(buf), len});
   if (ok) return 0;
-  linux_api::set_last_error(fmt::format("dmakit_device_read: {}", ok.error().message));
+  linux_api::record("dmakit_device_read", ok.error());
   return -EFAULT;
 }
 
@@ -179,7 +184,7 @@ int dmakit_device_write(struct device* dev, dma_addr_t addr, const void* buf, si
   if (d == nullptr) return -EINVAL;
   const Status ok = dma::device_write(*d, DmaAddr(addr), {static_cast<const std::byte*>(buf), len});
   if (ok) return 0;
-  linux_api::set_last_error(fmt::format("dmakit_device_write: {}", ok.error().message));
+  linux_api::record("dmakit_device_write", ok.error());
   return -EFAULT;
 }
 

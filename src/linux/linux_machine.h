@@ -16,6 +16,7 @@
 #include "dmakit/alloc/kmalloc_mask.h"
 #include "dmakit/core/direction.h"
 #include "dmakit/core/error.h"
+#include "dmakit/core/result.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/mapping_tracker.h"
 #include "dmakit/dma/platform.h"
@@ -90,9 +91,31 @@ void set_current_machine(dmakit_machine* m);
 
 /// Records why a call failed for dmakit_last_error().
 void set_last_error(std::string message);
-/// Records `error` from `call` and reports it on stderr: for calls that return nothing, as the
-/// kernel would warn.
-void warn(std::string_view call, const Error& error);
+/// Records why `call` failed ("call: message"): failures a caller sees in the return value.
+void record(std::string_view call, const Error& error);
+/// Records a failure of a call that returns nothing and reports it on stderr, as the kernel would
+/// warn; nothing when `ok`.
+void warn_if_failed(const Status& ok, std::string_view call);
+
+/// The value of `r` converted, or `failed` with the error recorded for `call` (allocation failures
+/// are normal: recorded, not printed).
+template <class T, class U, class Convert>
+U value_or_record(const Result<T>& r, std::string_view call, U failed, Convert&& convert) {
+  if (r) return convert(*r);
+  record(call, r.error());
+  return failed;
+}
+/// The pointer of `r`, or null with the error recorded for `call`.
+inline void* pointer_or_record(const Result<std::byte*>& r, std::string_view call) {
+  return value_or_record(r, call, static_cast<void*>(nullptr),
+                         [](std::byte* p) -> void* { return p; });
+}
+
+/// A `struct page *` is the machine's Page itself.
+inline machine::Page* page_of(const struct page* page) {
+  return reinterpret_cast<machine::Page*>(const_cast<struct page*>(page));
+}
+inline struct page* c_page(machine::Page* page) { return reinterpret_cast<struct page*>(page); }
 
 /// The C flags as the machine's: gfp.h gives them the same bits.
 [[nodiscard]] machine::Gfp gfp_of(unsigned gfp);

@@ -13,30 +13,14 @@
 #include "linux_machine.h"
 
 using namespace dmakit;
+using linux_api::c_page;
 using linux_api::current_machine;
 using linux_api::gfp_of;
+using linux_api::page_of;
+using linux_api::pointer_or_record;
+using linux_api::value_or_record;
 
 namespace {
-
-machine::Page* page_of(const struct page* page) {
-  return reinterpret_cast<machine::Page*>(const_cast<struct page*>(page));
-}
-struct page* c_page(machine::Page* page) {
-  return reinterpret_cast<struct page*>(page);
-}
-
-// The value of `r`, or `failed` with the error recorded for `call` (allocation failures are
-// normal: recorded, not printed).
-template <class T, class U>
-U value_or_record(const Result<T>& r, std::string_view call, U failed, auto&& convert) {
-  if (r) return convert(*r);
-  linux_api::set_last_error(fmt::format("{}: {}", call, r.error().message));
-  return failed;
-}
-
-void warn_if_failed(const Status& ok, std::string_view call) {
-  if (!ok) linux_api::warn(call, ok.error());
-}
 
 // kmalloc's result, zeroed when asked: the slab's objects are reused unzeroed.
 void* zeroed_if_asked(const Result<std::byte*>& r, std::size_t size, gfp_t gfp,
@@ -71,7 +55,8 @@ struct page* alloc_page(gfp_t gfp) {
 void __free_pages(struct page* page, unsigned int order) {
   dmakit_machine* m = current_machine();
   if (m == nullptr || page == nullptr) return;
-  warn_if_failed(m->machine.page_allocator().free_pages(page_of(page), order), "__free_pages");
+  linux_api::warn_if_failed(m->machine.page_allocator().free_pages(page_of(page), order),
+                            "__free_pages");
 }
 
 void __free_page(struct page* page) { __free_pages(page, 0); }
@@ -99,22 +84,22 @@ struct page* alloc_pages_mask(gfp_t gfp, unsigned size, u64 mask) {
 void __free_pages_mask(struct page* page, unsigned size) {
   dmakit_machine* m = current_machine();
   if (m == nullptr || page == nullptr) return;
-  warn_if_failed(m->platform.mask_allocator()->free_pages_mask(page_of(page), size),
-                 "__free_pages_mask");
+  linux_api::warn_if_failed(m->platform.mask_allocator()->free_pages_mask(page_of(page), size),
+                            "__free_pages_mask");
 }
 
 void* get_pages_mask(gfp_t gfp, unsigned size, u64 mask) {
   dmakit_machine* m = current_machine();
   if (m == nullptr) return nullptr;
-  return value_or_record(m->platform.mask_allocator()->get_pages_mask(gfp_of(gfp), size, mask),
-                         "get_pages_mask", static_cast<void*>(nullptr),
-                         [](std::byte* p) -> void* { return p; });
+  return pointer_or_record(m->platform.mask_allocator()->get_pages_mask(gfp_of(gfp), size, mask),
+                           "get_pages_mask");
 }
 
 void free_pages_mask(void* mem, unsigned size) {
   dmakit_machine* m = current_machine();
   if (m == nullptr || mem == nullptr) return;
-  warn_if_failed(m->platform.mask_allocator()->free_pages_mask(mem, size), "free_pages_mask");
+  linux_api::warn_if_failed(m->platform.mask_allocator()->free_pages_mask(mem, size),
+                            "free_pages_mask");
 }
 
 void* page_address(const struct page* page) {
@@ -160,15 +145,13 @@ phys_addr_t virt_to_phys(const volatile void* addr) {
 void* phys_to_virt(phys_addr_t addr) {
   dmakit_machine* m = current_machine();
   if (m == nullptr) return nullptr;
-  return value_or_record(m->machine.phys_to_virt(PhysAddr(addr)), "phys_to_virt",
-                         static_cast<void*>(nullptr), [](std::byte* p) -> void* { return p; });
+  return pointer_or_record(m->machine.phys_to_virt(PhysAddr(addr)), "phys_to_virt");
 }
 
 void* vmalloc(unsigned long size) {
   dmakit_machine* m = current_machine();
   if (m == nullptr) return nullptr;
-  return value_or_record(m->machine.vmalloc_area().vmalloc(size), "vmalloc",
-                         static_cast<void*>(nullptr), [](std::byte* p) -> void* { return p; });
+  return pointer_or_record(m->machine.vmalloc_area().vmalloc(size), "vmalloc");
 }
 
 void* vzalloc(unsigned long size) {
@@ -180,7 +163,7 @@ void* vzalloc(unsigned long size) {
 void vfree(const void* addr) {
   dmakit_machine* m = current_machine();
   if (m == nullptr || addr == nullptr) return;
-  warn_if_failed(m->machine.vmalloc_area().vfree(addr), "vfree");
+  linux_api::warn_if_failed(m->machine.vmalloc_area().vfree(addr), "vfree");
 }
 
 struct page* vmalloc_to_page(const void* addr) {
@@ -224,7 +207,7 @@ void* kmalloc_dev(size_t size, gfp_t gfp, struct device* dev) {
 void kfree(const void* ptr) {
   dmakit_machine* m = current_machine();
   if (m == nullptr || ptr == nullptr) return;
-  warn_if_failed(m->kmalloc.kfree(ptr), "kfree");
+  linux_api::warn_if_failed(m->kmalloc.kfree(ptr), "kfree");
 }
 
 size_t ksize(const void* ptr) {

@@ -19,20 +19,6 @@ struct mempool_s {
   std::unique_ptr<alloc::MaskMempool> pool;
 };
 
-namespace {
-
-void* block(const Result<std::byte*>& r, std::string_view call) {
-  if (r) return *r;
-  linux_api::set_last_error(fmt::format("{}: {}", call, r.error().message));
-  return nullptr;
-}
-
-void warn_if_failed(const Status& ok, std::string_view call) {
-  if (!ok) linux_api::warn(call, ok.error());
-}
-
-}  // namespace
-
 extern "C" {
 
 struct dma_pool* dma_pool_create(const char* name, struct device* dev, size_t size, size_t align,
@@ -42,7 +28,7 @@ struct dma_pool* dma_pool_create(const char* name, struct device* dev, size_t si
   Result<std::unique_ptr<pool::DmaPool>> p =
       pool::DmaPool::create(name == nullptr ? "" : name, *d, size, align, boundary);
   if (!p) {
-    linux_api::set_last_error(fmt::format("dma_pool_create: {}", p.error().message));
+    linux_api::record("dma_pool_create", p.error());
     return nullptr;
   }
   return new dma_pool{std::move(*p)};
@@ -55,7 +41,7 @@ void* dma_pool_alloc(struct dma_pool* pool, gfp_t gfp, dma_addr_t* handle) {
   }
   DmaAddr addr;
   const machine::Gfp flags = linux_api::gfp_of(gfp);
-  void* cpu = block(
+  void* cpu = linux_api::pointer_or_record(
       (gfp & __GFP_ZERO) != 0 ? pool->pool->zalloc(flags, &addr) : pool->pool->alloc(flags, &addr),
       "dma_pool_alloc");
   *handle = cpu == nullptr ? ~dma_addr_t{0} : addr.value();
@@ -68,7 +54,7 @@ void* dma_pool_zalloc(struct dma_pool* pool, gfp_t gfp, dma_addr_t* handle) {
 
 void dma_pool_free(struct dma_pool* pool, void* vaddr, dma_addr_t addr) {
   if (pool == nullptr || vaddr == nullptr) return;
-  warn_if_failed(pool->pool->free(vaddr, DmaAddr(addr)), "dma_pool_free");
+  linux_api::warn_if_failed(pool->pool->free(vaddr, DmaAddr(addr)), "dma_pool_free");
 }
 
 void dma_pool_destroy(struct dma_pool* pool) { delete pool; }
@@ -85,7 +71,7 @@ mempool_t* mempool_create_pool_pmask(int min_nr, int size, u64 mask) {
       alloc::MaskMempool::create(*m->platform.mask_allocator(), static_cast<unsigned>(min_nr),
                                  static_cast<std::uint64_t>(size), mask);
   if (!p) {
-    linux_api::set_last_error(fmt::format("mempool_create_pool_pmask: {}", p.error().message));
+    linux_api::record("mempool_create_pool_pmask", p.error());
     return nullptr;
   }
   return new mempool_s{std::move(*p)};
@@ -93,12 +79,12 @@ mempool_t* mempool_create_pool_pmask(int min_nr, int size, u64 mask) {
 
 void* mempool_alloc(mempool_t* pool, gfp_t gfp) {
   if (pool == nullptr) return nullptr;
-  return block(pool->pool->alloc(linux_api::gfp_of(gfp)), "mempool_alloc");
+  return linux_api::pointer_or_record(pool->pool->alloc(linux_api::gfp_of(gfp)), "mempool_alloc");
 }
 
 void mempool_free(void* element, mempool_t* pool) {
   if (pool == nullptr || element == nullptr) return;
-  warn_if_failed(pool->pool->free(static_cast<std::byte*>(element)), "mempool_free");
+  linux_api::warn_if_failed(pool->pool->free(static_cast<std::byte*>(element)), "mempool_free");
 }
 
 void mempool_destroy(mempool_t* pool) { delete pool; }

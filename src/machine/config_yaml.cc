@@ -74,4 +74,17 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+void for_each_listed(const std::string& yaml_text, const std::string& key, std::string_view what,
+                     const std::function<void(const YAML::Node&, const std::string&)>& each) {
+  const YAML::Node root = load(yaml_text);
+  if (!root.IsMap() || !root[key]) return;
+  const YAML::Node list = root[key];
+  if (!list.IsSequence()) throw ConfigError(key, fmt::format("expected a list of {}", what));
+  try {
+    for (std::size_t i = 0; i < list.size(); ++i) each(list[i], fmt::format("{}[{}]", key, i));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(key, fmt::format("malformed value: {}", e.what()));
+  }
+}
+
 }  // namespace dmakit::machine::yaml

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -27,5 +28,11 @@ void reject_unknown_keys(const YAML::Node& map, const std::string& field,
 [[nodiscard]] YAML::Node load(const std::string& text);
 /// Reads a file's text, throwing ConfigError("config") when it cannot be read.
 [[nodiscard]] std::string read_file(const std::string& path);
+
+/// Calls `each(entry, "key[i]")` for every entry of the top-level list `key` of `yaml_text`; none
+/// when there is no such key. ConfigError(key) when it is not a list ("expected a list of
+/// `what`") or a value in it is malformed.
+void for_each_listed(const std::string& yaml_text, const std::string& key, std::string_view what,
+                     const std::function<void(const YAML::Node&, const std::string&)>& each);
 
 }  // namespace dmakit::machine::yaml
