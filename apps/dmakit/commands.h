@@ -12,4 +12,7 @@ void add_layout_command(CLI::App& app);
 /// `dmakit bench NAME [--json] [--min-time S] [--repetitions N]`: a named side-by-side comparison.
 void add_bench_command(CLI::App& app);
 
+/// `dmakit run [SCENARIO] [--json|--csv] [--trace FILE] [--set KEY=VALUE]`: the scenario runner.
+void add_run_command(CLI::App& app);
+
 }  // namespace dmakit::cli

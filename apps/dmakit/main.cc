@@ -11,6 +11,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"dmakit: DMA memory management and mapping over a simulated machine"};
   app.require_subcommand(1);
+  dmakit::cli::add_run_command(app);
   dmakit::cli::add_layout_command(app);
   dmakit::cli::add_bench_command(app);
   try {

@@ -46,7 +46,7 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
   reject_unknown_keys(d, field,
                       {"name", "parent", "dma_mask", "coherent_mask", "bus_dma_limit", "bus_offset",
                        "node", "max_segment_size", "segment_boundary", "min_align_mask",
-                       "force_bounce", "declared_memory", "iommu"});
+                       "force_bounce", "declared_memory", "iommu", "model"});
   DeviceConfig c;
   if (!d["name"]) throw ConfigError(field + ".name", "every device needs a name");
   c.name = d["name"].as<std::string>();

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reading scenarios (sim layer). The machine, IOMMU and device sections go to their layers' own
+// parsers; this file reads `scenario:`, `cost_model:` and `workloads:`, checks that the pieces fit
+// together, and turns every error into one that names the file and line.
+#include "dmakit/sim/scenario.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <set>
+
+#include "dmakit/machine/config_yaml.h"
+
+namespace dmakit::sim {
+namespace {
+
+using machine::yaml::bool_of;
+using machine::yaml::reject_unknown_keys;
+using machine::yaml::size_of;
+using machine::yaml::unsigned_of;
+
+// One step of a dotted path: a key, and an index when it names a list entry ("devices[2]").
+struct PathStep {
+  std::string key;
+  std::optional<std::size_t> index;
+};
+
+std::vector<PathStep> steps_of(const std::string& path) {
+  std::vector<PathStep> steps;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t dot = path.find('.', start);
+    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    PathStep step;
+    if (const std::size_t open = part.find('['); open != std::string::npos) {
+      std::size_t index = 0;
+      const auto [end, ec] = std::from_chars(part.data() + open + 1, part.data() + part.size(), index);
+      if (ec == std::errc() && end < part.data() + part.size() && *end == ']') step.index = index;
+      part.resize(open);
+    }
+    step.key = std::move(part);
+    steps.push_back(std::move(step));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return steps;
+}
+
+// The line (1-based) of the deepest node of `root` that `field` reaches: the key itself when it
+// exists, else the mapping it is missing from.
+int line_of(const YAML::Node& root, const std::string& field) {
+  YAML::Node node = root;
+  int line = 0;
+  for (const PathStep& step : steps_of(field)) {
+    if (!node.IsMap() || !node[step.key]) break;
+    node = node[step.key];
+    line = node.Mark().line + 1;
+    if (!step.index) continue;
+    if (!node.IsSequence() || *step.index >= node.size()) break;
+    node = node[*step.index];
+    line = node.Mark().line + 1;
+  }
+  return line;
+}
+
+std::uint64_t duration_of(const YAML::Node& node, const std::string& field) {
+  const std::string text = node.IsScalar() ? node.Scalar() : std::string();
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const std::string unit(end, text.data() + text.size());
+  const std::pair<const char*, std::uint64_t> units[] = {
+      {"ns", 1}, {"us", 1'000}, {"ms", 1'000'000}, {"s", 1'000'000'000}};
+  if (ec == std::errc() && value > 0)
+    for (const auto& [name, scale] : units)
+      if (unit == name && value <= UINT64_MAX / scale) return value * scale;
+  throw ConfigError(field, fmt::format("expected a positive modeled duration such as 10ms, 500us, "
+                                       "2s or 1000ns, got '{}'",
+                                       text));
+}
+
+unsigned percent_of(const YAML::Node& node, const std::string& field) {
+  const unsigned p = unsigned_of(node, field);
+  if (p > 100) throw ConfigError(field, fmt::format("expected a percentage 0-100, got {}", p));
+  return p;
+}
+
+std::uint64_t positive_of(const YAML::Node& node, const std::string& field) {
+  const std::uint64_t v = size_of(node, field);
+  if (v == 0) throw ConfigError(field, "expected a positive number");
+  return v;
+}
+
+void parse_scenario_section(const YAML::Node& n, Scenario& s) {
+  reject_unknown_keys(n, "scenario",
+                      {"name", "seed", "operations", "duration", "strategies"});
+  if (n["name"]) s.name = n["name"].as<std::string>();
+  if (n["seed"]) s.seed = size_of(n["seed"], "scenario.seed");
+  if (n["operations"]) s.operations = positive_of(n["operations"], "scenario.operations");
+  if (n["duration"]) s.duration_ns = duration_of(n["duration"], "scenario.duration");
+  if (const YAML::Node list = n["strategies"]) {
+    if (!list.IsSequence() || list.size() == 0)
+      throw ConfigError("scenario.strategies", "expected a list of strategies");
+    s.strategies.clear();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string field = fmt::format("scenario.strategies[{}]", i);
+      const std::string name = list[i].IsScalar() ? list[i].Scalar() : "";
+      const std::optional<Strategy> st = strategy_of(name);
+      if (!st) {
+        std::string known;
+        for (const Strategy k : all_strategies())
+          known += fmt::format("{}{}", known.empty() ? "" : ", ", strategy_name(k));
+        throw ConfigError(field, fmt::format("unknown strategy '{}' (one of {})", name, known));
+      }
+      if (std::ranges::find(s.strategies, *st) != s.strategies.end())
+        throw ConfigError(field, fmt::format("strategy '{}' is listed twice", name));
+      s.strategies.push_back(*st);
+    }
+  }
+}
+
+// `cost_model: NAME` or `cost_model: {preset: NAME, <any value>: N, ...}`.
+void parse_cost_model(const YAML::Node& n, CostModel& cost) {
+  const std::string field = "cost_model";
+  const YAML::Node preset = n.IsScalar() ? n : n["preset"];
+  if (preset) {
+    const std::string name = preset.IsScalar() ? preset.Scalar() : "";
+    const CostModel* found = find_cost_preset(name);
+    if (found == nullptr) {
+      std::string known;
+      for (const CostModel& m : cost_presets())
+        known += fmt::format("{}{}", known.empty() ? "" : ", ", m.name);
+      throw ConfigError(n.IsScalar() ? field : field + ".preset",
+                        fmt::format("unknown preset '{}' (one of {})", name, known));
+    }
+    cost = *found;
+  }
+  if (n.IsScalar()) return;
+  const std::pair<const char*, std::uint64_t*> values[] = {
+      {"iova_alloc", &cost.iommu.iova_alloc},
+      {"pte_write", &cost.iommu.pte_write},
+      {"invalidation", &cost.iommu.invalidation},
+      {"flush", &cost.iommu.flush},
+      {"trap", &cost.iommu.trap},
+      {"iotlb_hit", &cost.iommu.iotlb_hit},
+      {"walk_level", &cost.iommu.walk_level},
+      {"bounce_copy_per_kib", &cost.bounce_copy_per_kib},
+      {"bounce_slot", &cost.bounce_slot},
+      {"cpu_copy_per_kib", &cost.cpu_copy_per_kib},
+      {"cpu_mhz", &cost.cpu_mhz},
+  };
+  reject_unknown_keys(n, field,
+                      {"preset", "iova_alloc", "pte_write", "invalidation", "flush", "trap",
+                       "iotlb_hit", "walk_level", "bounce_copy_per_kib", "bounce_slot",
+                       "cpu_copy_per_kib", "cpu_mhz"});
+  for (const auto& [key, value] : values)
+    if (n[key]) *value = size_of(n[key], field + "." + key);
+  if (cost.cpu_mhz == 0) throw ConfigError(field + ".cpu_mhz", "expected a positive clock rate");
+  if (!preset) cost.name = "custom";
+  else if (n.size() > 1) cost.name += "+overrides";
+}
+
+SizeMix sizes_of(const YAML::Node& n, const std::string& field) {
+  if (n.IsScalar() && n.Scalar() == "imix") return imix();
+  SizeMix mix;
+  if (n.IsSequence() && n.size() > 0) {
+    for (std::size_t i = 0; i < n.size(); ++i)
+      mix.sizes.emplace_back(
+          static_cast<std::uint32_t>(positive_of(n[i], fmt::format("{}[{}]", field, i))), 1);
+    return mix;
+  }
+  if (n.IsMap() && n.size() > 0) {
+    for (const auto& entry : n) {
+      const std::string key = entry.first.as<std::string>();
+      const std::string f = field + "." + key;
+      mix.sizes.emplace_back(static_cast<std::uint32_t>(positive_of(entry.first, f)),
+                             static_cast<std::uint32_t>(positive_of(entry.second, f)));
+    }
+    return mix;
+  }
+  throw ConfigError(field, "expected 'imix', a list of packet sizes, or a map of size: weight");
+}
+
+PacketDirection direction_of(const YAML::Node& n, const std::string& field) {
+  const std::string v = n.IsScalar() ? n.Scalar() : "";
+  if (v == "receive") return PacketDirection::Receive;
+  if (v == "transmit") return PacketDirection::Transmit;
+  if (v == "both") return PacketDirection::Both;
+  throw ConfigError(field, fmt::format("expected receive, transmit or both, got '{}'", v));
+}
+
+WorkloadConfig workload_of(const YAML::Node& n, const std::string& field) {
+  reject_unknown_keys(n, field, {"device", "operations", "packets", "block_io", "transfers"});
+  WorkloadConfig w;
+  if (!n["device"] || !n["device"].IsScalar())
+    throw ConfigError(field + ".device", "every workload names the device it runs on");
+  w.device = n["device"].Scalar();
+  if (n["operations"]) w.operations = positive_of(n["operations"], field + ".operations");
+  int kinds = 0;
+  if (const YAML::Node p = n["packets"]) {
+    const std::string f = field + ".packets";
+    reject_unknown_keys(p, f, {"sizes", "direction", "batch"});
+    PacketWorkload load;
+    if (p["sizes"]) load.sizes = sizes_of(p["sizes"], f + ".sizes");
+    if (p["direction"]) load.direction = direction_of(p["direction"], f + ".direction");
+    if (p["batch"]) load.batch = static_cast<std::uint32_t>(positive_of(p["batch"], f + ".batch"));
+    w.spec = load;
+    ++kinds;
+  }
+  if (const YAML::Node b = n["block_io"]) {
+    const std::string f = field + ".block_io";
+    reject_unknown_keys(b, f, {"io_bytes", "read_percent", "queue_depth"});
+    BlockWorkload load;
+    if (b["io_bytes"]) load.io_bytes = positive_of(b["io_bytes"], f + ".io_bytes");
+    if (b["read_percent"]) load.read_percent = percent_of(b["read_percent"], f + ".read_percent");
+    if (b["queue_depth"])
+      load.queue_depth = static_cast<unsigned>(positive_of(b["queue_depth"], f + ".queue_depth"));
+    w.spec = load;
+    ++kinds;
+  }
+  if (const YAML::Node t = n["transfers"]) {
+    const std::string f = field + ".transfers";
+    reject_unknown_keys(t, f, {"bytes"});
+    TransferWorkload load;
+    if (t["bytes"]) load.bytes = static_cast<std::uint32_t>(positive_of(t["bytes"], f + ".bytes"));
+    w.spec = load;
+    ++kinds;
+  }
+  if (kinds != 1)
+    throw ConfigError(field, "expected exactly one of packets, block_io or transfers");
+  return w;
+}
+
+// The workload section each model kind takes, or null for a kind no workload drives yet.
+const char* workload_key_for(devices::ModelKind kind) {
+  switch (kind) {
+    case devices::ModelKind::Nic:
+      return "packets";
+    case devices::ModelKind::Storage:
+      return "block_io";
+    case devices::ModelKind::Legacy:
+      return "transfers";
+    default:
+      return nullptr;
+  }
+}
+
+const char* workload_key_of(const WorkloadConfig& w) {
+  if (std::holds_alternative<PacketWorkload>(w.spec)) return "packets";
+  if (std::holds_alternative<BlockWorkload>(w.spec)) return "block_io";
+  return "transfers";
+}
+
+Scenario parse(const YAML::Node& root, const std::string& text) {
+  if (!root.IsMap()) throw ConfigError("scenario", "expected a mapping of sections");
+  reject_unknown_keys(root, "", {"scenario", "cost_model", "machine", "iommus", "devices",
+                                 "workloads"});
+  Scenario s;
+  s.strategies.assign(all_strategies().begin(), all_strategies().end());
+  if (const YAML::Node n = root["scenario"]) parse_scenario_section(n, s);
+  if (const YAML::Node n = root["cost_model"]) parse_cost_model(n, s.cost);
+  s.machine = machine::parse_machine_config(text);
+
+  const std::vector<iommu::IommuConfig> iommus = dma::parse_iommu_configs(text);
+  if (iommus.size() > 1)
+    throw ConfigError("iommus[1]", "a scenario compares strategies on one IOMMU type");
+  if (!iommus.empty()) {
+    if (root["iommus"][0]["costs"])
+      throw ConfigError("iommus[0].costs", "a scenario prices the IOMMU in its cost_model section");
+    s.iommu = iommus.front();
+  }
+  s.iommu.costs = s.cost.iommu;
+
+  s.devices = dma::parse_device_configs(text);
+  for (std::size_t i = 0; i < s.devices.size(); ++i)
+    if (s.devices[i].iommu)
+      throw ConfigError(fmt::format("devices[{}].iommu", i),
+                        "the strategies decide where a scenario's devices sit");
+  s.models = devices::parse_model_configs(text);
+
+  const YAML::Node list = root["workloads"];
+  if (!list || !list.IsSequence() || list.size() == 0)
+    throw ConfigError("workloads", "expected a list of workloads, one per device under load");
+  std::set<std::string> loaded;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string field = fmt::format("workloads[{}]", i);
+    WorkloadConfig w = workload_of(list[i], field);
+    const auto model = s.models.find(w.device);
+    if (model == s.models.end())
+      throw ConfigError(field + ".device",
+                        fmt::format("'{}' is not a device with a model", w.device));
+    const char* wanted = workload_key_for(model->second.kind);
+    if (wanted == nullptr || std::string_view(wanted) != workload_key_of(w))
+      throw ConfigError(field, fmt::format("a {} model takes {}",
+                                           devices::model_kind_name(model->second.kind),
+                                           wanted == nullptr ? "no workload yet" : wanted));
+    if (!loaded.insert(w.device).second)
+      throw ConfigError(field + ".device", fmt::format("'{}' already has a workload", w.device));
+    s.workloads.push_back(std::move(w));
+  }
+  return s;
+}
+
+}  // namespace
+
+ScenarioError::ScenarioError(std::string source, int line, const ConfigError& error)
+    : ConfigError(line > 0 ? fmt::format("{}:{}: {}", source, line, error.field())
+                           : fmt::format("{}: {}", source, error.field()),
+                  std::string(std::string_view(error.what()).substr(error.field().size() + 2))),
+      source_(std::move(source)),
+      line_(line) {}
+
+Scenario parse_scenario(const std::string& yaml_text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ScenarioError(source, e.mark.line + 1, ConfigError("yaml", e.msg));
+  }
+  try {
+    return parse(root, yaml_text);
+  } catch (const ScenarioError&) {
+    throw;
+  } catch (const ConfigError& e) {
+    throw ScenarioError(source, line_of(root, e.field()), e);
+  } catch (const YAML::Exception& e) {
+    throw ScenarioError(source, e.mark.line + 1, ConfigError("value", e.msg));
+  }
+}
+
+Scenario load_scenario(const std::string& path) {
+  std::string text;
+  try {
+    text = machine::yaml::read_file(path);
+  } catch (const ConfigError& e) {
+    throw ScenarioError(path, 0, e);
+  }
+  return parse_scenario(text, path);
+}
+
+std::string override_key(const std::string& yaml_text, const std::string& source,
+                         const std::string& key, const std::string& value) {
+  YAML::Node root;
+  YAML::Node parsed;
+  try {
+    root = YAML::Load(yaml_text);
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception& e) {
+    throw ScenarioError(source, e.mark.line + 1, ConfigError(key, e.msg));
+  }
+  if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
+  // Walk with fresh node handles: yaml-cpp's operator= on a held node would rebind, not assign.
+  std::vector<YAML::Node> path{root};
+  const std::vector<PathStep> steps = steps_of(key);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const PathStep& step = steps[i];
+    YAML::Node parent = path.back();
+    if (step.key.empty() || !(parent.IsMap() || parent.IsNull()))
+      throw ScenarioError(source, 0, ConfigError(key, "expected a dotted path of mapping keys"));
+    const bool last = i + 1 == steps.size();
+    if (!step.index) {
+      if (last) parent[step.key] = parsed;
+      else if (!parent[step.key]) parent[step.key] = YAML::Node(YAML::NodeType::Map);
+      path.push_back(parent[step.key]);
+      continue;
+    }
+    YAML::Node list = parent[step.key];
+    if (!list.IsSequence() || *step.index >= list.size())
+      throw ScenarioError(source, 0,
+                          ConfigError(key, fmt::format("'{}' has no entry {}", step.key,
+                                                       *step.index)));
+    if (last) list[*step.index] = parsed;
+    path.push_back(list[*step.index]);
+  }
+  YAML::Emitter out;
+  out << root;
+  return out.c_str();
+}
+
+}  // namespace dmakit::sim

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: Apache-2.0
+// The workloads of a scenario (sim layer): each drives one device model through its driver, the
+// way an OS's stack would, and checks every byte that comes back.
+#include "dmakit/sim/workload.h"
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+#include "dmakit/core/error.h"
+#include "dmakit/devices/checksum.h"
+#include "dmakit/devices/legacy_device.h"
+#include "dmakit/devices/legacy_driver.h"
+#include "dmakit/devices/nic.h"
+#include "dmakit/devices/nic_driver.h"
+#include "dmakit/devices/storage_controller.h"
+#include "dmakit/devices/storage_driver.h"
+#include "dmakit/machine/machine.h"
+
+namespace dmakit::sim {
+namespace {
+
+using Rng = std::mt19937_64;
+
+void fill_random(Rng& rng, std::span<std::byte> out) {
+  std::size_t i = 0;
+  for (; i + 8 <= out.size(); i += 8) {
+    const std::uint64_t v = rng();
+    std::memcpy(out.data() + i, &v, 8);
+  }
+  for (const std::uint64_t v = rng(); i < out.size(); ++i)
+    out[i] = static_cast<std::byte>(v >> (8 * (i % 8)));
+}
+
+std::uint32_t draw(Rng& rng, const SizeMix& mix) {
+  std::uint64_t total = 0;
+  for (const auto& [size, weight] : mix.sizes) total += weight;
+  std::uint64_t pick = rng() % total;
+  for (const auto& [size, weight] : mix.sizes) {
+    if (pick < weight) return size;
+    pick -= weight;
+  }
+  return mix.sizes.back().first;
+}
+
+// Data buffers come from the page allocator as any kernel buffer would: ZONE_NORMAL first, so above
+// 4 GiB on a machine with RAM there, which is what makes narrow devices bounce or need the IOMMU.
+class PageBuffer {
+ public:
+  static Result<PageBuffer> allocate(machine::Machine& m, std::uint64_t bytes) {
+    auto page = m.page_allocator().alloc_pages_exact(machine::kGfpKernel, bytes);
+    if (!page) return std::unexpected(page.error());
+    return PageBuffer(m, *page, bytes);
+  }
+  PageBuffer(PageBuffer&& other) noexcept
+      : machine_(other.machine_),
+        page_(std::exchange(other.page_, nullptr)),
+        bytes_(other.bytes_) {}
+  PageBuffer& operator=(PageBuffer&&) = delete;
+  ~PageBuffer() {
+    if (page_ != nullptr) (void)machine_->page_allocator().free_pages_exact(page_, bytes_);
+  }
+  [[nodiscard]] std::span<std::byte> span() const {
+    return {machine_->page_address(page_), bytes_};
+  }
+
+ private:
+  PageBuffer(machine::Machine& m, machine::Page* page, std::uint64_t bytes)
+      : machine_(&m), page_(page), bytes_(bytes) {}
+  machine::Machine* machine_;
+  machine::Page* page_;
+  std::uint64_t bytes_;
+};
+
+class PacketStream final : public Workload {
+ public:
+  PacketStream(dma::Device& dev, const devices::ModelConfig& model, const PacketWorkload& load,
+               std::uint64_t seed)
+      : nic_(dev, model.nic), load_(load), rng_(seed) {}
+
+  Status open(dma::Device& dev, const devices::NicDriverConfig& config) {
+    auto driver = devices::NicDriver::open(dev, nic_.registers(), config);
+    if (!driver) return std::unexpected(driver.error());
+    driver_ = std::move(*driver);
+    for (const auto& [size, weight] : load_.sizes.sizes)
+      if (size > driver_->max_payload())
+        return fail(Errc::InvalidArgument, "{}: {}-byte packets exceed the driver's {}-byte buffers",
+                    dev.name(), size, driver_->max_payload());
+    return {};
+  }
+
+  StepResult step() override {
+    StepResult r;
+    const bool rx = load_.direction != PacketDirection::Transmit;
+    const bool tx = load_.direction != PacketDirection::Receive;
+    if (rx) receive(r);
+    if (tx) transmit(r);
+    return r;
+  }
+
+  [[nodiscard]] const devices::DeviceModel& model() const override { return nic_; }
+
+ private:
+  std::vector<std::byte> payload() {
+    std::vector<std::byte> p(draw(rng_, load_.sizes));
+    fill_random(rng_, p);
+    return p;
+  }
+
+  void receive(StepResult& r) {
+    std::vector<std::vector<std::byte>> sent;
+    for (std::uint32_t i = 0; i < load_.batch; ++i) {
+      sent.push_back(payload());
+      nic_.wire().arrive(devices::seal_frame(sent.back()));
+    }
+    std::size_t next = 0;
+    while (nic_.wire().has_arrival() || next < sent.size()) {
+      (void)nic_.service();
+      std::uint64_t delivered = 0;
+      const auto got = driver_->receive([&](std::span<const std::byte> data) {
+        ++delivered;
+        const bool same = next < sent.size() && std::ranges::equal(data, sent[next]);
+        if (!same) ++r.errors;
+        r.bytes += data.size();
+        ++next;
+      });
+      r.ios += delivered;
+      if (!got) r.errors += 1;
+      if (delivered == 0 && (!got || !nic_.wire().has_arrival())) break;
+    }
+    // Frames the driver never saw (dropped by the wire, refused by the NIC) failed too.
+    if (next < sent.size()) r.errors += sent.size() - next;
+    while (nic_.wire().has_arrival()) nic_.wire().pop_arrival();
+  }
+
+  void transmit(StepResult& r) {
+    std::vector<std::vector<std::byte>> queued;
+    for (std::uint32_t i = 0; i < load_.batch; ++i) {
+      std::vector<std::byte> p = payload();
+      if (!driver_->transmit(p)) {
+        ++r.errors;
+        continue;
+      }
+      r.cpu_copy_bytes += p.size();  // the driver copies each packet into its transmit buffer
+      queued.push_back(std::move(p));
+    }
+    (void)nic_.service();
+    if (!driver_->reap_transmitted()) ++r.errors;
+    const std::vector<devices::Frame> out = nic_.wire().take_sent();
+    for (std::size_t i = 0; i < queued.size(); ++i) {
+      const bool same = i < out.size() && devices::frame_intact(out[i]) &&
+                        std::ranges::equal(std::span(out[i]).first(queued[i].size()), queued[i]);
+      if (!same) {
+        ++r.errors;
+        continue;
+      }
+      ++r.ios;
+      r.bytes += queued[i].size();
+    }
+  }
+
+  devices::Nic nic_;
+  std::unique_ptr<devices::NicDriver> driver_;
+  PacketWorkload load_;
+  Rng rng_;
+};
+
+class BlockIo final : public Workload {
+ public:
+  BlockIo(dma::Device& dev, const devices::ModelConfig& model, const BlockWorkload& load,
+          std::uint64_t seed)
+      : controller_(dev, model.storage), load_(load), rng_(seed) {}
+
+  Status open(dma::Device& dev, const devices::StorageDriverConfig& config) {
+    if (load_.io_bytes == 0 || load_.io_bytes % devices::kSectorSize != 0 ||
+        load_.io_bytes > controller_.disk().size())
+      return fail(Errc::InvalidArgument, "{}: I/O size {} is not a positive multiple of {} within "
+                  "the {}-byte disk", dev.name(), load_.io_bytes, devices::kSectorSize,
+                  controller_.disk().size());
+    auto driver = devices::StorageDriver::open(dev, controller_.registers(), config);
+    if (!driver) return std::unexpected(driver.error());
+    driver_ = std::move(*driver);
+    for (unsigned i = 0; i < load_.queue_depth; ++i) {
+      auto b = PageBuffer::allocate(dev.machine(), load_.io_bytes);
+      if (!b) return std::unexpected(b.error());
+      buffers_.push_back(std::move(*b));
+    }
+    return {};
+  }
+
+  // Keeps queue_depth I/Os in flight, then lets the controller run and reaps what it finished.
+  StepResult step() override {
+    StepResult r;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> started;  // (io, bytes)
+    for (PageBuffer& buffer : buffers_) {
+      const bool read = rng_() % 100 < load_.read_percent;
+      const std::uint64_t sectors = controller_.disk().size() / devices::kSectorSize;
+      const std::uint64_t io_sectors = load_.io_bytes / devices::kSectorSize;
+      const std::uint64_t lba = rng_() % (sectors - io_sectors + 1);
+      if (!read) fill_random(rng_, buffer.span());
+      auto io = driver_->submit(read ? devices::StorageOp::Read : devices::StorageOp::Write, lba,
+                                buffer.span().data(), load_.io_bytes);
+      if (!io) {
+        ++r.errors;
+        continue;
+      }
+      started.emplace_back(*io, load_.io_bytes);
+    }
+    for (std::size_t round = 0; round < 4 && !started.empty(); ++round) {
+      (void)controller_.service();
+      for (const devices::StorageCompletion& c : driver_->complete()) {
+        if (!c.status) {
+          ++r.errors;
+          continue;
+        }
+        ++r.ios;
+        r.bytes += load_.io_bytes;
+      }
+      if (driver_->requests_in_flight() == 0) break;
+    }
+    return r;
+  }
+
+  [[nodiscard]] const devices::DeviceModel& model() const override { return controller_; }
+
+ private:
+  devices::StorageController controller_;
+  std::unique_ptr<devices::StorageDriver> driver_;
+  std::vector<PageBuffer> buffers_;
+  BlockWorkload load_;
+  Rng rng_;
+};
+
+class BulkTransfers final : public Workload {
+ public:
+  BulkTransfers(dma::Device& dev, const devices::ModelConfig& model, const TransferWorkload& load,
+                std::uint64_t seed, PageBuffer out, PageBuffer in)
+      : device_(dev, model.legacy), load_(load), rng_(seed), out_(std::move(out)),
+        in_(std::move(in)) {}
+
+  Status open(dma::Device& dev) {
+    auto driver = devices::LegacyDriver::open(dev, device_.registers());
+    if (!driver) return std::unexpected(driver.error());
+    driver_ = std::move(*driver);
+    return {};
+  }
+
+  // One write of fresh data to the device's medium and one read of it back, compared.
+  StepResult step() override {
+    StepResult r;
+    fill_random(rng_, out_.span());
+    if (!transfer(devices::LegacyMode::MemoryToDevice, out_)) {
+      ++r.errors;
+      return r;
+    }
+    ++r.ios;
+    r.bytes += load_.bytes;
+    if (!transfer(devices::LegacyMode::DeviceToMemory, in_) ||
+        !std::ranges::equal(in_.span(), out_.span())) {
+      ++r.errors;
+      return r;
+    }
+    ++r.ios;
+    r.bytes += load_.bytes;
+    return r;
+  }
+
+  [[nodiscard]] const devices::DeviceModel& model() const override { return device_; }
+
+ private:
+  Status transfer(devices::LegacyMode mode, PageBuffer& buffer) {
+    if (Status s = driver_->start(mode, buffer.span().data(), load_.bytes); !s) return s;
+    (void)device_.service();
+    return driver_->finish();
+  }
+
+  devices::LegacyDevice device_;
+  std::unique_ptr<devices::LegacyDriver> driver_;
+  TransferWorkload load_;
+  Rng rng_;
+  PageBuffer out_;
+  PageBuffer in_;
+};
+
+template <class W, class... Args>
+Result<std::unique_ptr<Workload>> opened(std::unique_ptr<W> w, Args&&... args) {
+  if (Status s = w->open(std::forward<Args>(args)...); !s) return std::unexpected(s.error());
+  return std::unique_ptr<Workload>(std::move(w));
+}
+
+}  // namespace
+
+SizeMix imix() { return SizeMix{{{64, 7}, {576, 4}, {1500, 1}}}; }
+
+Result<std::unique_ptr<Workload>> make_workload(dma::Device& dev,
+                                                const devices::ModelConfig& model,
+                                                const WorkloadConfig& config, std::uint64_t seed) {
+  using devices::ModelKind;
+  if (const auto* p = std::get_if<PacketWorkload>(&config.spec); p && model.kind == ModelKind::Nic)
+    return opened(std::make_unique<PacketStream>(dev, model, *p, seed), dev, model.nic_driver);
+  if (const auto* b = std::get_if<BlockWorkload>(&config.spec);
+      b && model.kind == ModelKind::Storage)
+    return opened(std::make_unique<BlockIo>(dev, model, *b, seed), dev, model.storage_driver);
+  if (const auto* t = std::get_if<TransferWorkload>(&config.spec);
+      t && model.kind == ModelKind::Legacy) {
+    auto out = PageBuffer::allocate(dev.machine(), t->bytes);
+    if (!out) return std::unexpected(out.error());
+    auto in = PageBuffer::allocate(dev.machine(), t->bytes);
+    if (!in) return std::unexpected(in.error());
+    return opened(std::make_unique<BulkTransfers>(dev, model, *t, seed, std::move(*out),
+                                                  std::move(*in)),
+                  dev);
+  }
+  return fail(Errc::InvalidArgument, "{}: its workload does not suit a {} model", dev.name(),
+              devices::model_kind_name(model.kind));
+}
+
+}  // namespace dmakit::sim
