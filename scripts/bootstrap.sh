@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkgconf
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libabsl-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libabsl-dev zlib1g-dev
+  gnuplot-nox
 )
 
 missing=()

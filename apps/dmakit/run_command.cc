@@ -40,7 +40,8 @@ class ProgressBar {
   }
   void update(std::uint64_t done, std::uint64_t total) {
     if (!enabled_ || total == 0 || Clock::now() - started_ < std::chrono::seconds(1)) return;
-    const unsigned percent = static_cast<unsigned>(std::min<std::uint64_t>(100, done * 100 / total));
+    const unsigned percent =
+        static_cast<unsigned>(std::min<std::uint64_t>(100, done * 100 / total));
     if (percent == last_.exchange(percent)) return;
     constexpr unsigned kWidth = 40;
     const std::string bar(percent * kWidth / 100, '#');
@@ -107,8 +108,9 @@ void run(const Options& o) {
 void add_run_command(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
-      "run", "run a scenario under each DMA strategy and compare what each costs (default: the "
-             "built-in scenario, configs/scenarios/default.yaml)");
+      "run",
+      "run a scenario under each DMA strategy and compare what each costs (default: the "
+      "built-in scenario, configs/scenarios/default.yaml)");
   cmd->add_option("scenario", options->scenario, "scenario YAML file (configs/scenario.yaml)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", options->sets,

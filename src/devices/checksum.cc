@@ -2,31 +2,25 @@
 // CRC-32 for frames and blocks (devices layer).
 #include "dmakit/devices/checksum.h"
 
-#include <array>
+#include <zlib.h>
+
+#include <algorithm>
 #include <cstring>
 
 namespace dmakit::devices {
-namespace {
 
-constexpr std::array<std::uint32_t, 256> make_table() {
-  std::array<std::uint32_t, 256> table{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) != 0 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-
-constexpr std::array<std::uint32_t, 256> kTable = make_table();
-
-}  // namespace
-
+// zlib's crc32 is this CRC (reflected 0xEDB88320, inverted in and out) and several times faster
+// than a table walk a byte at a time; the scenario runner checksums every byte it moves.
 std::uint32_t crc32(std::span<const std::byte> data) {
-  std::uint32_t c = 0xffffffffu;
-  for (const std::byte b : data)
-    c = kTable[(c ^ std::to_integer<std::uint32_t>(b)) & 0xff] ^ (c >> 8);
-  return c ^ 0xffffffffu;
+  uLong c = ::crc32(0L, Z_NULL, 0);
+  const auto* p = reinterpret_cast<const Bytef*>(data.data());
+  for (std::size_t left = data.size(); left > 0;) {
+    const uInt n = static_cast<uInt>(std::min<std::size_t>(left, 1u << 30));
+    c = ::crc32(c, p, n);
+    p += n;
+    left -= n;
+  }
+  return static_cast<std::uint32_t>(c);
 }
 
 std::vector<std::byte> seal_frame(std::span<const std::byte> payload) {

@@ -73,8 +73,20 @@ Status translate_for_access(const Device& dev, DmaAddr dma, std::uint64_t size, 
   return status;
 }
 
+namespace {
+
+// Device models access memory a burst at a time; one span list per thread, reused, keeps those
+// bursts off the heap.
+std::vector<AccessSpan>& scratch_spans() {
+  thread_local std::vector<AccessSpan> spans;
+  spans.clear();
+  return spans;
+}
+
+}  // namespace
+
 Status device_read(const Device& dev, DmaAddr dma, std::span<std::byte> out) {
-  std::vector<AccessSpan> spans;
+  std::vector<AccessSpan>& spans = scratch_spans();
   if (Status s = translate_for_access(dev, dma, out.size(), Access::Read, spans); !s) return s;
   std::byte* to = out.data();
   for (const AccessSpan& p : spans) {
@@ -85,7 +97,7 @@ Status device_read(const Device& dev, DmaAddr dma, std::span<std::byte> out) {
 }
 
 Status device_write(const Device& dev, DmaAddr dma, std::span<const std::byte> data) {
-  std::vector<AccessSpan> spans;
+  std::vector<AccessSpan>& spans = scratch_spans();
   if (Status s = translate_for_access(dev, dma, data.size(), Access::Write, spans); !s) return s;
   const std::byte* from = data.data();
   for (const AccessSpan& p : spans) {

@@ -21,10 +21,10 @@ nlohmann::json device_json(const DeviceResult& d) {
   j["ios"] = d.ios;
   j["bytes"] = d.bytes;
   j["errors"] = d.errors;
-  j["cpu_cycles"] = {{"iova", c.iova},   {"page_table", c.page_table},
-                     {"invalidation", c.invalidation}, {"flush", c.flush},
-                     {"traps", c.traps}, {"bounce", c.bounce},
-                     {"copy", c.copy},   {"total", c.total()}};
+  j["cpu_cycles"] = {
+      {"iova", c.iova},   {"page_table", c.page_table}, {"invalidation", c.invalidation},
+      {"flush", c.flush}, {"traps", c.traps},           {"bounce", c.bounce},
+      {"copy", c.copy},   {"total", c.total()}};
   j["device_cycles"] = {
       {"transfer", v.transfer}, {"iotlb", v.iotlb}, {"walks", v.walks}, {"total", v.total()}};
   j["per_io"] = {{"cpu_cycles", d.cpu_per_io()}, {"device_cycles", d.dev_per_io()}};
@@ -134,9 +134,9 @@ std::string format_csv(const RunResult& run) {
 }
 
 std::string format_table(const RunResult& run) {
-  std::string out = fmt::format(
-      "scenario {}: seed {}, cost model {} ({} MHz); modeled cycles per I/O by cause\n",
-      run.scenario, run.seed, run.cost.name, run.cost.cpu_mhz);
+  std::string out =
+      fmt::format("scenario {}: seed {}, cost model {} ({} MHz); modeled cycles per I/O by cause\n",
+                  run.scenario, run.seed, run.cost.name, run.cost.cpu_mhz);
   if (run.strategies.empty()) return out;
   for (std::size_t d = 0; d < run.strategies.front().devices.size(); ++d) {
     const DeviceResult& first = run.strategies.front().devices[d];

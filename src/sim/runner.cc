@@ -191,9 +191,7 @@ class StrategyRun {
   }
 
  private:
-  std::uint64_t ns_of(std::uint64_t cycles) const {
-    return cycles * 1000 / sc_.cost.cpu_mhz;
-  }
+  std::uint64_t ns_of(std::uint64_t cycles) const { return cycles * 1000 / sc_.cost.cpu_mhz; }
 
   void advance_iommus(std::uint64_t ns) {
     for (const auto& iommu : platform_.iommus()) iommu->advance(ns);
@@ -290,7 +288,8 @@ RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
     }
   };
   std::vector<std::jthread> threads;
-  for (unsigned t = 1; t < std::max(1u, options.threads) && t < n; ++t) threads.emplace_back(worker);
+  for (unsigned t = 1; t < std::max(1u, options.threads) && t < n; ++t)
+    threads.emplace_back(worker);
   worker();
   threads.clear();
   if (error) std::rethrow_exception(error);

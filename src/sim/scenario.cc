@@ -31,11 +31,13 @@ std::vector<PathStep> steps_of(const std::string& path) {
   std::size_t start = 0;
   while (start <= path.size()) {
     const std::size_t dot = path.find('.', start);
-    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     PathStep step;
     if (const std::size_t open = part.find('['); open != std::string::npos) {
       std::size_t index = 0;
-      const auto [end, ec] = std::from_chars(part.data() + open + 1, part.data() + part.size(), index);
+      const auto [end, ec] =
+          std::from_chars(part.data() + open + 1, part.data() + part.size(), index);
       if (ec == std::errc() && end < part.data() + part.size() && *end == ']') step.index = index;
       part.resize(open);
     }
@@ -92,8 +94,7 @@ std::uint64_t positive_of(const YAML::Node& node, const std::string& field) {
 }
 
 void parse_scenario_section(const YAML::Node& n, Scenario& s) {
-  reject_unknown_keys(n, "scenario",
-                      {"name", "seed", "operations", "duration", "strategies"});
+  reject_unknown_keys(n, "scenario", {"name", "seed", "operations", "duration", "strategies"});
   if (n["name"]) s.name = n["name"].as<std::string>();
   if (n["seed"]) s.seed = size_of(n["seed"], "scenario.seed");
   if (n["operations"]) s.operations = positive_of(n["operations"], "scenario.operations");
@@ -149,15 +150,17 @@ void parse_cost_model(const YAML::Node& n, CostModel& cost) {
       {"cpu_copy_per_kib", &cost.cpu_copy_per_kib},
       {"cpu_mhz", &cost.cpu_mhz},
   };
-  reject_unknown_keys(n, field,
-                      {"preset", "iova_alloc", "pte_write", "invalidation", "flush", "trap",
-                       "iotlb_hit", "walk_level", "bounce_copy_per_kib", "bounce_slot",
-                       "cpu_copy_per_kib", "cpu_mhz"});
+  reject_unknown_keys(
+      n, field,
+      {"preset", "iova_alloc", "pte_write", "invalidation", "flush", "trap", "iotlb_hit",
+       "walk_level", "bounce_copy_per_kib", "bounce_slot", "cpu_copy_per_kib", "cpu_mhz"});
   for (const auto& [key, value] : values)
     if (n[key]) *value = size_of(n[key], field + "." + key);
   if (cost.cpu_mhz == 0) throw ConfigError(field + ".cpu_mhz", "expected a positive clock rate");
-  if (!preset) cost.name = "custom";
-  else if (n.size() > 1) cost.name += "+overrides";
+  if (!preset)
+    cost.name = "custom";
+  else if (n.size() > 1)
+    cost.name += "+overrides";
 }
 
 SizeMix sizes_of(const YAML::Node& n, const std::string& field) {
@@ -253,8 +256,8 @@ const char* workload_key_of(const WorkloadConfig& w) {
 
 Scenario parse(const YAML::Node& root, const std::string& text) {
   if (!root.IsMap()) throw ConfigError("scenario", "expected a mapping of sections");
-  reject_unknown_keys(root, "", {"scenario", "cost_model", "machine", "iommus", "devices",
-                                 "workloads"});
+  reject_unknown_keys(root, "",
+                      {"scenario", "cost_model", "machine", "iommus", "devices", "workloads"});
   Scenario s;
   s.strategies.assign(all_strategies().begin(), all_strategies().end());
   if (const YAML::Node n = root["scenario"]) parse_scenario_section(n, s);
@@ -291,9 +294,9 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
                         fmt::format("'{}' is not a device with a model", w.device));
     const char* wanted = workload_key_for(model->second.kind);
     if (wanted == nullptr || std::string_view(wanted) != workload_key_of(w))
-      throw ConfigError(field, fmt::format("a {} model takes {}",
-                                           devices::model_kind_name(model->second.kind),
-                                           wanted == nullptr ? "no workload yet" : wanted));
+      throw ConfigError(
+          field, fmt::format("a {} model takes {}", devices::model_kind_name(model->second.kind),
+                             wanted == nullptr ? "no workload yet" : wanted));
     if (!loaded.insert(w.device).second)
       throw ConfigError(field + ".device", fmt::format("'{}' already has a workload", w.device));
     s.workloads.push_back(std::move(w));
@@ -359,16 +362,17 @@ std::string override_key(const std::string& yaml_text, const std::string& source
       throw ScenarioError(source, 0, ConfigError(key, "expected a dotted path of mapping keys"));
     const bool last = i + 1 == steps.size();
     if (!step.index) {
-      if (last) parent[step.key] = parsed;
-      else if (!parent[step.key]) parent[step.key] = YAML::Node(YAML::NodeType::Map);
+      if (last)
+        parent[step.key] = parsed;
+      else if (!parent[step.key])
+        parent[step.key] = YAML::Node(YAML::NodeType::Map);
       path.push_back(parent[step.key]);
       continue;
     }
     YAML::Node list = parent[step.key];
     if (!list.IsSequence() || *step.index >= list.size())
-      throw ScenarioError(source, 0,
-                          ConfigError(key, fmt::format("'{}' has no entry {}", step.key,
-                                                       *step.index)));
+      throw ScenarioError(
+          source, 0, ConfigError(key, fmt::format("'{}' has no entry {}", step.key, *step.index)));
     if (last) list[*step.index] = parsed;
     path.push_back(list[*step.index]);
   }

@@ -16,7 +16,7 @@ constexpr std::array<std::pair<Strategy, std::string_view>, 6> kNames = {{
     {Strategy::Passthrough, "passthrough"},
     {Strategy::Guest, "guest"},
 }};
-constexpr std::array<Strategy, 6> kAll = {Strategy::Bounce,    Strategy::ForceBounce,
+constexpr std::array<Strategy, 6> kAll = {Strategy::Bounce,      Strategy::ForceBounce,
                                           Strategy::IommuStrict, Strategy::IommuLazy,
                                           Strategy::Passthrough, Strategy::Guest};
 

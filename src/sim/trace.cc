@@ -14,7 +14,8 @@ nlohmann::json name_event(const char* what, unsigned pid, unsigned tid, const st
 
 }  // namespace
 
-void write_trace(std::ostream& out, const TraceLayout& layout, const std::vector<TraceSpan>& spans) {
+void write_trace(std::ostream& out, const TraceLayout& layout,
+                 const std::vector<TraceSpan>& spans) {
   nlohmann::json events = nlohmann::json::array();
   for (unsigned s = 0; s < layout.strategies.size(); ++s) {
     events.push_back(name_event("process_name", s, 0, layout.strategies[s]));

@@ -84,8 +84,9 @@ class PacketStream final : public Workload {
     driver_ = std::move(*driver);
     for (const auto& [size, weight] : load_.sizes.sizes)
       if (size > driver_->max_payload())
-        return fail(Errc::InvalidArgument, "{}: {}-byte packets exceed the driver's {}-byte buffers",
-                    dev.name(), size, driver_->max_payload());
+        return fail(Errc::InvalidArgument,
+                    "{}: {}-byte packets exceed the driver's {}-byte buffers", dev.name(), size,
+                    driver_->max_payload());
     return {};
   }
 
@@ -174,9 +175,10 @@ class BlockIo final : public Workload {
   Status open(dma::Device& dev, const devices::StorageDriverConfig& config) {
     if (load_.io_bytes == 0 || load_.io_bytes % devices::kSectorSize != 0 ||
         load_.io_bytes > controller_.disk().size())
-      return fail(Errc::InvalidArgument, "{}: I/O size {} is not a positive multiple of {} within "
-                  "the {}-byte disk", dev.name(), load_.io_bytes, devices::kSectorSize,
-                  controller_.disk().size());
+      return fail(Errc::InvalidArgument,
+                  "{}: I/O size {} is not a positive multiple of {} within "
+                  "the {}-byte disk",
+                  dev.name(), load_.io_bytes, devices::kSectorSize, controller_.disk().size());
     auto driver = devices::StorageDriver::open(dev, controller_.registers(), config);
     if (!driver) return std::unexpected(driver.error());
     driver_ = std::move(*driver);
@@ -235,7 +237,10 @@ class BulkTransfers final : public Workload {
  public:
   BulkTransfers(dma::Device& dev, const devices::ModelConfig& model, const TransferWorkload& load,
                 std::uint64_t seed, PageBuffer out, PageBuffer in)
-      : device_(dev, model.legacy), load_(load), rng_(seed), out_(std::move(out)),
+      : device_(dev, model.legacy),
+        load_(load),
+        rng_(seed),
+        out_(std::move(out)),
         in_(std::move(in)) {}
 
   Status open(dma::Device& dev) {
@@ -292,8 +297,7 @@ Result<std::unique_ptr<Workload>> opened(std::unique_ptr<W> w, Args&&... args) {
 
 SizeMix imix() { return SizeMix{{{64, 7}, {576, 4}, {1500, 1}}}; }
 
-Result<std::unique_ptr<Workload>> make_workload(dma::Device& dev,
-                                                const devices::ModelConfig& model,
+Result<std::unique_ptr<Workload>> make_workload(dma::Device& dev, const devices::ModelConfig& model,
                                                 const WorkloadConfig& config, std::uint64_t seed) {
   using devices::ModelKind;
   if (const auto* p = std::get_if<PacketWorkload>(&config.spec); p && model.kind == ModelKind::Nic)
@@ -307,9 +311,9 @@ Result<std::unique_ptr<Workload>> make_workload(dma::Device& dev,
     if (!out) return std::unexpected(out.error());
     auto in = PageBuffer::allocate(dev.machine(), t->bytes);
     if (!in) return std::unexpected(in.error());
-    return opened(std::make_unique<BulkTransfers>(dev, model, *t, seed, std::move(*out),
-                                                  std::move(*in)),
-                  dev);
+    return opened(
+        std::make_unique<BulkTransfers>(dev, model, *t, seed, std::move(*out), std::move(*in)),
+        dev);
   }
   return fail(Errc::InvalidArgument, "{}: its workload does not suit a {} model", dev.name(),
               devices::model_kind_name(model.kind));

@@ -79,8 +79,7 @@ struct DeviceResult {
   }
   /// Mean modeled time an unmapped IOVA stayed reachable by the device (deferred invalidation).
   [[nodiscard]] double protection_window_ns() const {
-    return events.unmaps_deferred ? double(events.exposure_ns) / double(events.unmaps_deferred)
-                                  : 0;
+    return events.unmaps_deferred ? double(events.exposure_ns) / double(events.unmaps_deferred) : 0;
   }
 };
 
