@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace dmakit::sim {
 namespace {
 
@@ -42,6 +44,7 @@ nlohmann::json device_json(const DeviceResult& d) {
                  {"bytes_bounced", e.bytes_bounced},
                  {"faults", e.faults},
                  {"unmaps_deferred", e.unmaps_deferred},
+                 {"unmaps_flushed", e.unmaps_flushed},
                  {"exposure_ns", e.exposure_ns}};
   j["iotlb_hit_rate"] = d.iotlb_hit_rate();
   j["protection_window_ns"] = d.protection_window_ns();
@@ -110,9 +113,9 @@ std::string format_csv(const RunResult& run) {
       row["unavailable"] = d.unavailable;
       const nlohmann::json flat = row.flatten();
       if (columns.empty()) {
-        columns.push_back("/strategy");
+        columns = {"/strategy", "/device", "/model", "/unavailable"};
         for (const auto& [key, value] : flat.items())
-          if (key != "/strategy") columns.push_back(key);
+          if (std::ranges::find(columns, key) == columns.end()) columns.push_back(key);
         for (std::size_t i = 0; i < columns.size(); ++i)
           out += fmt::format("{}{}", i ? "," : "", columns[i].substr(1));
         out += '\n';

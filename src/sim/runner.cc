@@ -51,6 +51,8 @@ void account(const Snapshot& a, const Snapshot& b, const CostModel& cost, Device
                     (a.swiotlb.bytes_to_device + a.swiotlb.bytes_from_device);
   e.faults = b.model.faults - a.model.faults;
   e.unmaps_deferred = b.domain.queued - a.domain.queued;
+  e.unmaps_flushed =
+      (b.domain.queued - b.domain.queued_now) - (a.domain.queued - a.domain.queued_now);
   e.exposure_ns = b.domain.exposure_ns - a.domain.exposure_ns;
 
   const iommu::IommuCosts& k = cost.iommu;
@@ -79,6 +81,7 @@ void account(const Snapshot& a, const Snapshot& b, const CostModel& cost, Device
   t.bytes_bounced += e.bytes_bounced;
   t.faults += e.faults;
   t.unmaps_deferred += e.unmaps_deferred;
+  t.unmaps_flushed += e.unmaps_flushed;
   t.exposure_ns += e.exposure_ns;
 }
 

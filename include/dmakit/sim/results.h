@@ -50,10 +50,11 @@ struct EventCounts {
   std::uint64_t iotlb_misses = 0;  ///< page walks
   std::uint64_t walk_levels = 0;
   std::uint64_t mappings_bounced = 0;
-  std::uint64_t bytes_bounced = 0;  ///< both ways
-  std::uint64_t faults = 0;         ///< accesses the platform refused
-  std::uint64_t unmaps_deferred = 0;
-  std::uint64_t exposure_ns = 0;  ///< modeled time unmapped IOVAs stayed reachable, summed
+  std::uint64_t bytes_bounced = 0;    ///< both ways
+  std::uint64_t faults = 0;           ///< accesses the platform refused
+  std::uint64_t unmaps_deferred = 0;  ///< unmaps whose invalidation was queued
+  std::uint64_t unmaps_flushed = 0;   ///< queued invalidations a flush has done
+  std::uint64_t exposure_ns = 0;      ///< modeled time flushed IOVAs had stayed reachable, summed
 };
 
 struct DeviceResult {

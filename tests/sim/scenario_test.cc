@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reading scenarios: the sections, defaults and overrides, and every class of bad input named by
+// file, line and key.
+#include "dmakit/sim/scenario.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sim/small_scenario.h"
+
+namespace dmakit::sim {
+namespace {
+
+// The error a scenario text gets, as "source:line: field: reason".
+std::string error_of(const std::string& text) {
+  try {
+    (void)parse_scenario(text, "test.yaml");
+  } catch (const ScenarioError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Scenario, ReadsEverySection) {
+  const Scenario s = parse_scenario(kSmallScenario, "small");
+  EXPECT_EQ(s.name, "small");
+  EXPECT_EQ(s.seed, 7u);
+  EXPECT_EQ(s.operations, 96u);
+  EXPECT_EQ(s.machine.ram_size, 8ull << 30);
+  ASSERT_EQ(s.devices.size(), 4u);
+  EXPECT_EQ(s.models.at("nic32").nic.format, devices::DescriptorFormat::Bits32);
+  ASSERT_EQ(s.workloads.size(), 4u);
+  const auto& packets = std::get<PacketWorkload>(s.workloads[1].spec);
+  ASSERT_EQ(packets.sizes.sizes.size(), 1u);
+  EXPECT_EQ(packets.sizes.sizes[0].first, 1500u);
+  EXPECT_EQ(std::get<BlockWorkload>(s.workloads[3].spec).queue_depth, 4u);
+  EXPECT_EQ(std::get<TransferWorkload>(s.workloads[2].spec).bytes, 8192u);
+  // Unnamed: every strategy, the vtd preset, its costs on the IOMMU.
+  EXPECT_EQ(s.strategies.size(), all_strategies().size());
+  EXPECT_EQ(s.cost.name, "vtd");
+  EXPECT_EQ(s.iommu.costs.invalidation, s.cost.iommu.invalidation);
+}
+
+TEST(Scenario, TheBuiltInDefaultParses) {
+  const Scenario s = parse_scenario(std::string(default_scenario_yaml()), "<default>");
+  EXPECT_EQ(s.workloads.size(), 4u);
+  EXPECT_GT(s.machine.ram_size, 4ull << 30);  // the seeds' question needs RAM above 4 GiB
+}
+
+TEST(Scenario, CostModelTakesAPresetAndOverrides) {
+  const Scenario s = parse_scenario(
+      std::string(kSmallScenario) + "cost_model: {preset: smmuv3-remote, trap: 9000}\n", "t");
+  EXPECT_EQ(s.cost.iommu.invalidation, 1650u);
+  EXPECT_EQ(s.cost.iommu.trap, 9000u);
+  EXPECT_EQ(s.iommu.costs.trap, 9000u);
+  EXPECT_EQ(s.cost.name, "smmuv3-remote+overrides");
+}
+
+TEST(Scenario, StrategiesAndDurationAreRead) {
+  const std::string text =
+      override_key(override_key(kSmallScenario, "t", "scenario.strategies", "[iommu-lazy, bounce]"),
+                   "t", "scenario.duration", "250us");
+  const Scenario s = parse_scenario(text, "t");
+  ASSERT_EQ(s.strategies.size(), 2u);
+  EXPECT_EQ(s.strategies[0], Strategy::IommuLazy);
+  EXPECT_EQ(s.strategies[1], Strategy::Bounce);
+  EXPECT_EQ(s.duration_ns, 250'000u);
+}
+
+TEST(Scenario, OverrideReachesIntoListsAndCreatesMappings) {
+  std::string text = override_key(kSmallScenario, "t", "devices[1].dma_mask", "40");
+  text = override_key(text, "t", "cost_model.invalidation", "777");
+  const Scenario s = parse_scenario(text, "t");
+  EXPECT_EQ(s.devices[1].dma_mask_bits, 40u);
+  EXPECT_EQ(s.cost.iommu.invalidation, 777u);
+}
+
+TEST(Scenario, OverrideOfAMissingListEntryIsAnError) {
+  EXPECT_THROW((void)override_key(kSmallScenario, "t", "devices[9].dma_mask", "40"), ScenarioError);
+  EXPECT_THROW((void)override_key(kSmallScenario, "t", "scenario.seed", "[unclosed"),
+               ScenarioError);
+}
+
+TEST(ScenarioErrors, UnknownTopLevelKeyNamesItsLine) {
+  const std::string e = error_of(std::string(kSmallScenario) + "engines: []\n");
+  EXPECT_NE(e.find("test.yaml:"), std::string::npos) << e;
+  EXPECT_NE(e.find("engines"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key"), std::string::npos) << e;
+}
+
+TEST(ScenarioErrors, UnknownNestedKeyNamesFileLineAndPath) {
+  std::string text = kSmallScenario;
+  text.replace(text.find("batch: 16}"), 10, "batch: 16, burst: 2}");
+  const std::string e = error_of(text);
+  // workloads[0] sits on line 22 of the text (it starts with a newline).
+  EXPECT_NE(e.find("test.yaml:23: workloads[0].packets"), std::string::npos) << e;
+  EXPECT_NE(e.find("burst"), std::string::npos) << e;
+}
+
+TEST(ScenarioErrors, MalformedValueSaysWhatWasExpected) {
+  std::string text = kSmallScenario;
+  text.replace(text.find("read_percent: 50"), 16, "read_percent: 150");
+  const std::string e = error_of(text);
+  EXPECT_NE(e.find("workloads[3].block_io.read_percent"), std::string::npos) << e;
+  EXPECT_NE(e.find("percentage"), std::string::npos) << e;
+}
+
+TEST(ScenarioErrors, UnknownStrategyListsTheKnownOnes) {
+  const std::string e =
+      error_of(override_key(kSmallScenario, "t", "scenario.strategies", "[iommu-eager]"));
+  EXPECT_NE(e.find("scenario.strategies[0]"), std::string::npos) << e;
+  EXPECT_NE(e.find("iommu-strict"), std::string::npos) << e;
+}
+
+TEST(ScenarioErrors, BadDurationAndPresetAreNamed) {
+  EXPECT_NE(error_of(override_key(kSmallScenario, "t", "scenario.duration", "10 parsecs"))
+                .find("scenario.duration"),
+            std::string::npos);
+  EXPECT_NE(error_of(override_key(kSmallScenario, "t", "cost_model", "pdp11"))
+                .find("unknown preset 'pdp11'"),
+            std::string::npos);
+}
+
+TEST(ScenarioErrors, WorkloadMustNameADeviceWithAModelOfItsKind) {
+  EXPECT_NE(error_of(override_key(kSmallScenario, "t", "workloads[0].device", "nic99"))
+                .find("'nic99' is not a device with a model"),
+            std::string::npos);
+  EXPECT_NE(error_of(override_key(kSmallScenario, "t", "workloads[2].device", "disk"))
+                .find("takes block_io"),
+            std::string::npos);
+}
+
+TEST(ScenarioErrors, EachDeviceHasOneWorkloadAndOneKind) {
+  EXPECT_NE(error_of(override_key(kSmallScenario, "t", "workloads[1].device", "nic64"))
+                .find("already has a workload"),
+            std::string::npos);
+  EXPECT_NE(error_of(override_key(kSmallScenario, "t", "workloads[2].block_io", "{}"))
+                .find("exactly one of"),
+            std::string::npos);
+}
+
+TEST(ScenarioErrors, StrategiesPlaceTheDevicesNotTheScenario) {
+  const std::string e =
+      error_of(override_key(kSmallScenario, "t", "devices[0].iommu", "{iommu: iommu0}"));
+  EXPECT_NE(e.find("devices[0].iommu"), std::string::npos) << e;
+}
+
+TEST(ScenarioErrors, InvalidYamlNamesItsLine) {
+  const std::string e = error_of("scenario:\n  name: [unclosed\n");
+  EXPECT_NE(e.find("test.yaml:"), std::string::npos) << e;
+  EXPECT_NE(e.find("yaml"), std::string::npos) << e;
+}
+
+TEST(ScenarioErrors, MissingWorkloadsAndMachineAreErrors) {
+  EXPECT_NE(error_of("machine: {ram: 8GiB}\n").find("workloads"), std::string::npos);
+  EXPECT_NE(error_of("scenario: {seed: 1}\n").find("machine"), std::string::npos);
+}
+
+TEST(ScenarioErrors, AFileThatCannotBeReadIsNamed) {
+  try {
+    (void)load_scenario("/nonexistent/x.yaml");
+    FAIL();
+  } catch (const ScenarioError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/x.yaml"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace dmakit::sim
