@@ -23,6 +23,7 @@ nlohmann::json device_json(const DeviceResult& d) {
   j["ios"] = d.ios;
   j["bytes"] = d.bytes;
   j["errors"] = d.errors;
+  if (d.errors != 0) j["first_error"] = d.first_error;
   j["cpu_cycles"] = {
       {"iova", c.iova},   {"page_table", c.page_table}, {"invalidation", c.invalidation},
       {"flush", c.flush}, {"traps", c.traps},           {"bounce", c.bounce},
@@ -88,6 +89,8 @@ nlohmann::json to_json(const RunResult& run) {
                             {"swiotlb_failures", p.swiotlb_failures},
                             {"iova_live", p.iova_live},
                             {"io_page_tables", p.io_page_tables}}},
+                          {"warnings", s.warnings},
+                          {"warnings_total", s.warnings_total},
                           {"devices", std::move(devices)}});
     host.push_back({{"strategy", strategy_name(s.strategy)}, {"host_seconds", s.host_seconds}});
   }
@@ -111,9 +114,10 @@ std::string format_csv(const RunResult& run) {
       nlohmann::json row = device_json(d);
       row["strategy"] = strategy_name(s.strategy);
       row["unavailable"] = d.unavailable;
+      row["first_error"] = d.first_error;
       const nlohmann::json flat = row.flatten();
       if (columns.empty()) {
-        columns = {"/strategy", "/device", "/model", "/unavailable"};
+        columns = {"/strategy", "/device", "/model", "/unavailable", "/first_error"};
         for (const auto& [key, value] : flat.items())
           if (std::ranges::find(columns, key) == columns.end()) columns.push_back(key);
         for (std::size_t i = 0; i < columns.size(); ++i)
@@ -165,7 +169,15 @@ std::string format_table(const RunResult& run) {
           r.dev_per_io(), per(r.dev.walks, r.ios), 100.0 * r.iotlb_hit_rate(),
           kib(r.events.bytes_bounced), r.protection_window_ns() / 1000.0);
     }
+    for (const StrategyResult& s : run.strategies)
+      if (const DeviceResult& r = s.devices[d]; r.errors != 0)
+        out += fmt::format("  {} under {}: {} failed I/Os; the first: {}\n", r.device,
+                           strategy_name(s.strategy), r.errors, r.first_error);
   }
+  for (const StrategyResult& s : run.strategies)
+    if (s.warnings_total != 0)
+      out += fmt::format("\nplatform warnings under {} ({} in all), the first: {}\n",
+                         strategy_name(s.strategy), s.warnings_total, s.warnings.front());
   out += "\npools at the end of each run\n";
   out += fmt::format("  {:<13} {:>13} {:>15} {:>16} {:>10} {:>15}\n", "strategy", "swiotlb slots",
                      "swiotlb hiwater", "swiotlb failures", "IOVA live", "I/O page tables");

@@ -126,6 +126,8 @@ std::string step_name(const WorkloadConfig& w, const StepResult& r) {
 
 class StrategyRun {
  public:
+  static constexpr std::size_t kWarningsKept = 4;
+
   StrategyRun(const Scenario& sc, Strategy strategy, unsigned index, const RunOptions& options,
               std::atomic<std::uint64_t>& done, std::uint64_t total)
       : sc_(sc),
@@ -162,6 +164,7 @@ class StrategyRun {
         r.cpu.copy += copy_cycles(step.cpu_copy_bytes, sc_.cost.cpu_copy_per_kib);
         r.ios += step.ios;
         r.bytes += step.bytes;
+        if (r.errors == 0 && step.errors != 0) r.first_error = step.first_error;
         r.errors += step.errors;
         const std::uint64_t cpu_ns = ns_of(r.cpu.total() - cpu0);
         const std::uint64_t dev_ns = ns_of(r.dev.total() - dev0);
@@ -201,6 +204,11 @@ class StrategyRun {
   }
 
   void set_up(StrategyResult& result) {
+    if (swiotlb::Swiotlb* t = platform_.swiotlb())
+      t->set_warning_sink([&result](const std::string& warning) {
+        if (result.warnings.size() < kWarningsKept) result.warnings.push_back(warning);
+        ++result.warnings_total;
+      });
     if (uses_iommu(strategy_)) platform_.add_iommu(sc_.iommu);
     std::vector<dma::DeviceConfig> configs;
     for (const dma::DeviceConfig& c : sc_.devices)

@@ -121,16 +121,16 @@ class PacketStream final : public Workload {
       const auto got = driver_->receive([&](std::span<const std::byte> data) {
         ++delivered;
         const bool same = next < sent.size() && std::ranges::equal(data, sent[next]);
-        if (!same) ++r.errors;
+        if (!same) r.fail(1, "a received packet differs from the one sent");
         r.bytes += data.size();
         ++next;
       });
       r.ios += delivered;
-      if (!got) r.errors += 1;
+      if (!got) r.fail(1, got.error().to_string());
       if (delivered == 0 && (!got || !nic_.wire().has_arrival())) break;
     }
     // Frames the driver never saw (dropped by the wire, refused by the NIC) failed too.
-    if (next < sent.size()) r.errors += sent.size() - next;
+    if (next < sent.size()) r.fail(sent.size() - next, "packets were never delivered");
     while (nic_.wire().has_arrival()) nic_.wire().pop_arrival();
   }
 
@@ -138,21 +138,22 @@ class PacketStream final : public Workload {
     std::vector<std::vector<std::byte>> queued;
     for (std::uint32_t i = 0; i < load_.batch; ++i) {
       std::vector<std::byte> p = payload();
-      if (!driver_->transmit(p)) {
-        ++r.errors;
+      if (const Status s = driver_->transmit(p); !s) {
+        r.fail(1, s.error().to_string());
         continue;
       }
       r.cpu_copy_bytes += p.size();  // the driver copies each packet into its transmit buffer
       queued.push_back(std::move(p));
     }
     (void)nic_.service();
-    if (!driver_->reap_transmitted()) ++r.errors;
+    if (const auto reaped = driver_->reap_transmitted(); !reaped)
+      r.fail(1, reaped.error().to_string());
     const std::vector<devices::Frame> out = nic_.wire().take_sent();
     for (std::size_t i = 0; i < queued.size(); ++i) {
       const bool same = i < out.size() && devices::frame_intact(out[i]) &&
                         std::ranges::equal(std::span(out[i]).first(queued[i].size()), queued[i]);
       if (!same) {
-        ++r.errors;
+        r.fail(1, "a transmitted frame differs from the packet queued");
         continue;
       }
       ++r.ios;
@@ -193,7 +194,7 @@ class BlockIo final : public Workload {
   // Keeps queue_depth I/Os in flight, then lets the controller run and reaps what it finished.
   StepResult step() override {
     StepResult r;
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> started;  // (io, bytes)
+    std::size_t started = 0;
     for (PageBuffer& buffer : buffers_) {
       const bool read = rng_() % 100 < load_.read_percent;
       const std::uint64_t sectors = controller_.disk().size() / devices::kSectorSize;
@@ -203,16 +204,16 @@ class BlockIo final : public Workload {
       auto io = driver_->submit(read ? devices::StorageOp::Read : devices::StorageOp::Write, lba,
                                 buffer.span().data(), load_.io_bytes);
       if (!io) {
-        ++r.errors;
+        r.fail(1, io.error().to_string());
         continue;
       }
-      started.emplace_back(*io, load_.io_bytes);
+      ++started;
     }
-    for (std::size_t round = 0; round < 4 && !started.empty(); ++round) {
+    for (std::size_t round = 0; round < 4 && started > 0; ++round) {
       (void)controller_.service();
       for (const devices::StorageCompletion& c : driver_->complete()) {
         if (!c.status) {
-          ++r.errors;
+          r.fail(1, c.status.error().to_string());
           continue;
         }
         ++r.ios;
@@ -254,15 +255,18 @@ class BulkTransfers final : public Workload {
   StepResult step() override {
     StepResult r;
     fill_random(rng_, out_.span());
-    if (!transfer(devices::LegacyMode::MemoryToDevice, out_)) {
-      ++r.errors;
+    if (const Status s = transfer(devices::LegacyMode::MemoryToDevice, out_); !s) {
+      r.fail(1, s.error().to_string());
       return r;
     }
     ++r.ios;
     r.bytes += load_.bytes;
-    if (!transfer(devices::LegacyMode::DeviceToMemory, in_) ||
-        !std::ranges::equal(in_.span(), out_.span())) {
-      ++r.errors;
+    if (const Status s = transfer(devices::LegacyMode::DeviceToMemory, in_); !s) {
+      r.fail(1, s.error().to_string());
+      return r;
+    }
+    if (!std::ranges::equal(in_.span(), out_.span())) {
+      r.fail(1, "the bytes read back differ from those written");
       return r;
     }
     ++r.ios;

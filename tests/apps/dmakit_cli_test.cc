@@ -17,8 +17,11 @@ struct Output {
   std::string text;  // stdout and stderr
 };
 
-Output run(const std::string& args) {
-  const std::string command = std::string(DMAKIT_BINARY) + " " + args + " 2>&1";
+// Runs dmakit with `args`; the text is stdout and stderr, or stdout alone when `stderr_too` is
+// false (stderr then goes to /dev/null).
+Output run(const std::string& args, bool stderr_too = true) {
+  const std::string command =
+      std::string(DMAKIT_BINARY) + " " + args + (stderr_too ? " 2>&1" : " 2>/dev/null");
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "popen failed"};
   std::string text;
@@ -294,6 +297,92 @@ TEST(DmakitBench, UnknownSuiteIsAnError) {
   const Output out = run("bench nosuch");
   EXPECT_NE(out.exit_code, 0);
   EXPECT_NE(out.text.find("buddy"), std::string::npos) << out.text;
+}
+
+// A scenario of a few I/Os per device, written where the test can name it.
+std::string tiny_scenario() {
+  const std::string path = ::testing::TempDir() + "/tiny_scenario.yaml";
+  std::ofstream(path) << R"(scenario: {name: tiny, seed: 3, operations: 32}
+machine: {ram: 8GiB}
+devices:
+  - {name: nic32, dma_mask: 32, model: {kind: nic, descriptors: 32}}
+  - {name: disk, dma_mask: 64, model: {kind: storage}}
+workloads:
+  - {device: nic32, packets: {sizes: imix, batch: 16}}
+  - {device: disk, block_io: {io_bytes: 8KiB, queue_depth: 2}}
+)";
+  return path;
+}
+
+TEST(DmakitRun, TableHasARowPerStrategyForEachDevice) {
+  const Output out = run("run " + tiny_scenario(), false);
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  EXPECT_EQ(out.text.rfind("scenario tiny: seed 3, cost model vtd", 0), 0u) << out.text;
+  for (const char* heading : {"\nnic32: nic, 32-bit descriptors", "\ndisk: storage"})
+    EXPECT_NE(out.text.find(heading), std::string::npos) << out.text;
+  for (const char* strategy :
+       {"bounce", "force-bounce", "iommu-strict", "iommu-lazy", "passthrough", "guest"}) {
+    std::size_t rows = 0;
+    for (std::size_t at = out.text.find("\n  " + std::string(strategy) + " ");
+         at != std::string::npos; at = out.text.find("\n  " + std::string(strategy) + " ", at + 1))
+      ++rows;
+    EXPECT_EQ(rows, 3u) << strategy;  // two devices and the pools
+  }
+  EXPECT_NE(out.text.find("I/Os per host second"), std::string::npos);
+}
+
+TEST(DmakitRun, JsonIsVersionedAndCsvHasARowPerStrategyAndDevice) {
+  const Output json = run("run " + tiny_scenario() + " --json", false);
+  ASSERT_EQ(json.exit_code, 0) << json.text;
+  const auto j = nlohmann::json::parse(json.text);
+  EXPECT_EQ(j["schema"], "dmakit.run/1");
+  EXPECT_EQ(j["seed"], 3);
+  ASSERT_EQ(j["strategies"].size(), 6u);
+  EXPECT_EQ(j["strategies"][0]["devices"][0]["device"], "nic32");
+  EXPECT_GT(j["simulator"]["ios_per_host_second"].get<double>(), 0.0);
+  const Output csv = run("run " + tiny_scenario() + " --csv", false);
+  ASSERT_EQ(csv.exit_code, 0) << csv.text;
+  EXPECT_EQ(std::count(csv.text.begin(), csv.text.end(), '\n'), 1 + 6 * 2);
+}
+
+TEST(DmakitRun, SetOverridesAKeyAndTraceWritesATimeline) {
+  const std::string trace = ::testing::TempDir() + "/run_trace.json";
+  const Output out = run("run " + tiny_scenario() +
+                             " --json --set scenario.seed=9 --set 'scenario.strategies=[guest]'"
+                             " --trace " +
+                             trace,
+                         false);
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  EXPECT_EQ(j["seed"], 9);
+  ASSERT_EQ(j["strategies"].size(), 1u);
+  std::ifstream in(trace);
+  const auto t = nlohmann::json::parse(in);
+  EXPECT_GT(t["traceEvents"].size(), 4u);
+  EXPECT_EQ(t["traceEvents"][0]["args"]["name"], "guest");
+}
+
+TEST(DmakitRun, BadScenarioNamesFileLineAndKeyWithExit2AndNoOutput) {
+  const std::string path = ::testing::TempDir() + "/bad_scenario.yaml";
+  std::ofstream(path) << "machine: {ram: 8GiB}\nworkloads:\n  - device: x\n    packts: {}\n";
+  const Output out = run("run " + path, false);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_EQ(out.text, "");  // nothing on stdout
+  const Output err = run("run " + path);
+  EXPECT_NE(err.text.find(path + ":4: workloads[0].packts: unknown key"), std::string::npos)
+      << err.text;
+  const Output set = run("run " + tiny_scenario() + " --set scenario.seed");
+  EXPECT_EQ(set.exit_code, 2);
+  EXPECT_NE(set.text.find("KEY=VALUE"), std::string::npos) << set.text;
+}
+
+TEST(DmakitRun, TheCommentedExampleScenarioRuns) {
+  const Output out = run(std::string("run ") + DMAKIT_SOURCE_DIR +
+                             "/configs/scenario.yaml --json"
+                             " --set scenario.operations=16 --set workloads[0].operations=16",
+                         false);
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  EXPECT_EQ(nlohmann::json::parse(out.text)["scenario"], "example");
 }
 
 }  // namespace

@@ -64,6 +64,7 @@ struct DeviceResult {
   std::uint64_t ios = 0;
   std::uint64_t bytes = 0;
   std::uint64_t errors = 0;  ///< I/Os that failed or came back wrong
+  std::string first_error;   ///< why the first of them failed
   CpuCycles cpu;
   DeviceCycles dev;
   EventCounts events;
@@ -96,6 +97,10 @@ struct PoolStats {
 struct StrategyResult {
   Strategy strategy = Strategy::Bounce;
   std::vector<DeviceResult> devices;
+  /// The platform's own warnings ("swiotlb buffer is full"), as the kernel would log them; the
+  /// first few, and how many there were.
+  std::vector<std::string> warnings;
+  std::uint64_t warnings_total = 0;
   PoolStats pools;
   std::uint64_t modeled_ns = 0;  ///< CPU and device time, added up
   double host_seconds = 0;       ///< the simulator's own time: not a modeled figure

@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -60,6 +61,12 @@ struct StepResult {
   std::uint64_t bytes = 0;           ///< payload bytes they moved
   std::uint64_t cpu_copy_bytes = 0;  ///< bytes the driver copied with the CPU
   std::uint64_t errors = 0;          ///< I/Os that failed (fault, checksum, refused mapping)
+  std::string first_error;           ///< why the first of them failed
+
+  void fail(std::uint64_t failed, std::string_view why) {
+    if (errors == 0) first_error = why;
+    errors += failed;
+  }
 };
 
 /// A device model, its driver and the load put on them. Not thread-safe.
