@@ -292,10 +292,10 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
     if (model == s.models.end())
       throw ConfigError(field + ".device",
                         fmt::format("'{}' is not a device with a model", w.device));
-    const char* wanted = workload_key_for(model->second.kind);
+    const char* wanted = workload_key_for(model->second.kind());
     if (wanted == nullptr || std::string_view(wanted) != workload_key_of(w))
       throw ConfigError(
-          field, fmt::format("a {} model takes {}", devices::model_kind_name(model->second.kind),
+          field, fmt::format("a {} model takes {}", devices::model_kind_name(model->second.kind()),
                              wanted == nullptr ? "no workload yet" : wanted));
     if (!loaded.insert(w.device).second)
       throw ConfigError(field + ".device", fmt::format("'{}' already has a workload", w.device));

@@ -74,7 +74,7 @@ class PageBuffer {
 
 class PacketStream final : public Workload {
  public:
-  PacketStream(dma::Device& dev, const devices::ModelConfig& model, const PacketWorkload& load,
+  PacketStream(dma::Device& dev, const devices::NicSettings& model, const PacketWorkload& load,
                std::uint64_t seed)
       : nic_(dev, model.nic), load_(load), rng_(seed) {}
 
@@ -169,9 +169,9 @@ class PacketStream final : public Workload {
 
 class BlockIo final : public Workload {
  public:
-  BlockIo(dma::Device& dev, const devices::ModelConfig& model, const BlockWorkload& load,
+  BlockIo(dma::Device& dev, const devices::StorageSettings& model, const BlockWorkload& load,
           std::uint64_t seed)
-      : controller_(dev, model.storage), load_(load), rng_(seed) {}
+      : controller_(dev, model.controller), load_(load), rng_(seed) {}
 
   Status open(dma::Device& dev, const devices::StorageDriverConfig& config) {
     if (load_.io_bytes == 0 || load_.io_bytes % devices::kSectorSize != 0 ||
@@ -236,9 +236,9 @@ class BlockIo final : public Workload {
 
 class BulkTransfers final : public Workload {
  public:
-  BulkTransfers(dma::Device& dev, const devices::ModelConfig& model, const TransferWorkload& load,
-                std::uint64_t seed, PageBuffer out, PageBuffer in)
-      : device_(dev, model.legacy),
+  BulkTransfers(dma::Device& dev, const devices::LegacySettings& model,
+                const TransferWorkload& load, std::uint64_t seed, PageBuffer out, PageBuffer in)
+      : device_(dev, model.device),
         load_(load),
         rng_(seed),
         out_(std::move(out)),
@@ -303,24 +303,25 @@ SizeMix imix() { return SizeMix{{{64, 7}, {576, 4}, {1500, 1}}}; }
 
 Result<std::unique_ptr<Workload>> make_workload(dma::Device& dev, const devices::ModelConfig& model,
                                                 const WorkloadConfig& config, std::uint64_t seed) {
-  using devices::ModelKind;
-  if (const auto* p = std::get_if<PacketWorkload>(&config.spec); p && model.kind == ModelKind::Nic)
-    return opened(std::make_unique<PacketStream>(dev, model, *p, seed), dev, model.nic_driver);
-  if (const auto* b = std::get_if<BlockWorkload>(&config.spec);
-      b && model.kind == ModelKind::Storage)
-    return opened(std::make_unique<BlockIo>(dev, model, *b, seed), dev, model.storage_driver);
-  if (const auto* t = std::get_if<TransferWorkload>(&config.spec);
-      t && model.kind == ModelKind::Legacy) {
-    auto out = PageBuffer::allocate(dev.machine(), t->bytes);
+  const auto* packets = std::get_if<PacketWorkload>(&config.spec);
+  if (const auto* nic = std::get_if<devices::NicSettings>(&model.settings); nic && packets)
+    return opened(std::make_unique<PacketStream>(dev, *nic, *packets, seed), dev, nic->driver);
+  const auto* blocks = std::get_if<BlockWorkload>(&config.spec);
+  if (const auto* disk = std::get_if<devices::StorageSettings>(&model.settings); disk && blocks)
+    return opened(std::make_unique<BlockIo>(dev, *disk, *blocks, seed), dev, disk->driver);
+  const auto* transfers = std::get_if<TransferWorkload>(&config.spec);
+  if (const auto* legacy = std::get_if<devices::LegacySettings>(&model.settings);
+      legacy && transfers) {
+    auto out = PageBuffer::allocate(dev.machine(), transfers->bytes);
     if (!out) return std::unexpected(out.error());
-    auto in = PageBuffer::allocate(dev.machine(), t->bytes);
+    auto in = PageBuffer::allocate(dev.machine(), transfers->bytes);
     if (!in) return std::unexpected(in.error());
-    return opened(
-        std::make_unique<BulkTransfers>(dev, model, *t, seed, std::move(*out), std::move(*in)),
-        dev);
+    return opened(std::make_unique<BulkTransfers>(dev, *legacy, *transfers, seed, std::move(*out),
+                                                  std::move(*in)),
+                  dev);
   }
   return fail(Errc::InvalidArgument, "{}: its workload does not suit a {} model", dev.name(),
-              devices::model_kind_name(model.kind));
+              devices::model_kind_name(model.kind()));
 }
 
 }  // namespace dmakit::sim

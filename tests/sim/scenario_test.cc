@@ -29,7 +29,8 @@ TEST(Scenario, ReadsEverySection) {
   EXPECT_EQ(s.operations, 96u);
   EXPECT_EQ(s.machine.ram_size, 8ull << 30);
   ASSERT_EQ(s.devices.size(), 4u);
-  EXPECT_EQ(s.models.at("nic32").nic.format, devices::DescriptorFormat::Bits32);
+  EXPECT_EQ(std::get<devices::NicSettings>(s.models.at("nic32").settings).nic.format,
+            devices::DescriptorFormat::Bits32);
   ASSERT_EQ(s.workloads.size(), 4u);
   const auto& packets = std::get<PacketWorkload>(s.workloads[1].spec);
   ASSERT_EQ(packets.sizes.sizes.size(), 1u);

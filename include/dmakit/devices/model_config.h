@@ -4,6 +4,8 @@
 
 #include <map>
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include "dmakit/devices/legacy_device.h"
 #include "dmakit/devices/nic.h"
@@ -13,16 +15,22 @@
 
 namespace dmakit::devices {
 
-enum class ModelKind : std::uint8_t { Nic, Storage, Legacy, LocalMemory, CopyOnly, Engine };
-const char* model_kind_name(ModelKind kind);
-
-struct ModelConfig {
-  ModelKind kind = ModelKind::Nic;
+enum class ModelKind : std::uint8_t { Nic, Storage, Legacy };
+std::string_view model_kind_name(ModelKind kind);
+struct NicSettings {
   NicConfig nic;
-  NicDriverConfig nic_driver;
-  StorageConfig storage;
-  StorageDriverConfig storage_driver;
-  LegacyConfig legacy;
+  NicDriverConfig driver;
+};
+struct StorageSettings {
+  StorageConfig controller;
+  StorageDriverConfig driver;
+};
+struct LegacySettings {
+  LegacyConfig device;
+};
+struct ModelConfig {
+  std::variant<NicSettings, StorageSettings, LegacySettings> settings;
+  [[nodiscard]] ModelKind kind() const { return static_cast<ModelKind>(settings.index()); }
 };
 
 std::string describe_model(const ModelConfig& m);
