@@ -20,7 +20,7 @@ struct CostModel {
   std::string name = "vtd";
   iommu::IommuCosts iommu;
   std::uint64_t bounce_copy_per_kib = 160;  ///< CPU: a swiotlb copy, the slot cold in the cache
-  std::uint64_t bounce_slot = 120;          ///< CPU: a bounce slot search, release, per mapping
+  std::uint64_t bounce_slot = 270;          ///< CPU: a bounce slot search, release, per mapping
   std::uint64_t cpu_copy_per_kib = 22;      ///< CPU: a driver's memcpy of data hot in its cache
   std::uint64_t map_call = 20;              ///< CPU: a map or unmap call's own work (direct path)
   std::uint64_t cpu_mhz = 3000;             ///< converts cycles to modeled time
