@@ -15,7 +15,8 @@ std::span<const Suite> suites() {
       {"map",
        "single-page map+unmap: no ops (inline direct) vs a trivial ops table vs the full dispatch, "
        "1 and 2 threads (--mode direct); a device behind an IOMMU vs no ops (--mode iommu-strict, "
-       "iommu-lazy, passthrough)",
+       "iommu-lazy, passthrough). With any of -t -s -n -b -d -g -x or --kernel-format: Linux's "
+       "dma_map_benchmark, in its output shape (modes also bounce, force-bounce)",
        register_map_benchmarks, "direct"},
       {"bounce",
        "map+unmap through bounce buffers (64 B - 256 KiB, TO_DEVICE and FROM_DEVICE) vs memcpy of "

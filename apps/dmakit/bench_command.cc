@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `dmakit bench NAME`: runs one benchmark suite through Google Benchmark and reports each subject
-// against its baseline from the same run, the ratio last.
+// against its baseline from the same run, the ratio last. `dmakit bench map` with any of Linux's
+// dma_map_benchmark flags runs that benchmark instead (map_benchmark_command.h).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@
 
 #include "bench_suite.h"
 #include "commands.h"
+#include "map_benchmark_command.h"
 
 namespace dmakit::cli {
 namespace {
@@ -166,6 +168,13 @@ int run_suite(const Options& options) {
   return 0;
 }
 
+// "-s/--seconds", as the kernel-shaped run's messages name its flags.
+std::string flag_names(const CLI::Option& option) {
+  std::string names = option.get_name(/*positional=*/false, /*all_options=*/true);
+  std::replace(names.begin(), names.end(), ',', '/');
+  return names;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -178,21 +187,44 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--config", options->config, "YAML file with the 'machine:' to run on")
       ->check(CLI::ExistingFile);
   cmd->add_option("--mode", options->mode,
-                  "the suite's mode (map: direct, iommu-strict, iommu-lazy, passthrough)");
-  cmd->add_option("--threads", options->threads,
-                  "threads of the multi-threaded runs, besides one (map, buddy, iova; default 2)")
-      ->check(CLI::Range(2, 64));
-  cmd->add_flag("--debug", options->debug,
-                "map: also measure a device watched by the DMA-API misuse checker; its cost "
-                "(checked / unchecked) becomes the headline");
+                  "the suite's mode (map: direct, iommu-strict, iommu-lazy, passthrough; the "
+                  "kernel-shaped map run also bounce, force-bounce)");
+  // Options of the Google Benchmark runs only, which the kernel-shaped run refuses.
+  const std::vector<CLI::Option*> suite_only = {
+      cmd->add_option("--threads", options->threads,
+                      "threads of the multi-threaded runs, besides one (map, buddy, iova; default "
+                      "2)")
+          ->check(CLI::Range(2, 64)),
+      cmd->add_flag("--debug", options->debug,
+                    "map: also measure a device watched by the DMA-API misuse checker; its cost "
+                    "(checked / unchecked) becomes the headline"),
+      cmd->add_option("--min-time", options->min_time, "seconds each benchmark runs at least")
+          ->check(CLI::PositiveNumber),
+      cmd->add_option("--repetitions", options->repetitions,
+                      "runs of each benchmark; the median is kept")
+          ->check(CLI::Range(1, 100))};
   cmd->add_flag("--json", options->json, "print one JSON object with results and ratio");
-  cmd->add_option("--min-time", options->min_time, "seconds each benchmark runs at least")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--repetitions", options->repetitions,
-                  "runs of each benchmark; the median is kept")
-      ->check(CLI::Range(1, 100));
-  cmd->callback([options] {
-    if (const int rc = run_suite(*options); rc != 0) throw CLI::RuntimeError(rc);
+  const std::shared_ptr<KernelMapOptions> kernel = add_kernel_map_options(*cmd);
+  cmd->callback([options, kernel, suite_only] {
+    int rc = 0;
+    if (const CLI::Option* given = kernel->first_given(); given == nullptr) {
+      rc = run_suite(*options);
+    } else if (options->suite != "map") {
+      fmt::print(stderr, "dmakit bench {}: {} belongs to the kernel-shaped 'dmakit bench map'\n",
+                 options->suite, flag_names(*given));
+      rc = 2;
+    } else if (const auto other = std::find_if(suite_only.begin(), suite_only.end(),
+                                               [](const CLI::Option* o) { return o->count() > 0; });
+               other != suite_only.end()) {
+      fmt::print(stderr,
+                 "dmakit bench map: {} is not for the kernel-shaped run (given {}); it takes "
+                 "-t/--map-threads and -s/--seconds instead\n",
+                 (*other)->get_name(), flag_names(*given));
+      rc = 2;
+    } else {
+      rc = run_kernel_map_benchmark(*kernel, options->config, options->mode, options->json);
+    }
+    if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }
 

@@ -16,8 +16,11 @@ int main(int argc, char** argv) {
   dmakit::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command's own status, its message printed
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // A bad argument exits with 2, as a bad configuration does (and getopt tools do); --help is 0.
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const dmakit::ConfigError& e) {
     fmt::print(stderr, "dmakit: configuration error: {}\n", e.what());
     return 2;

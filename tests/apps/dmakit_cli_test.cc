@@ -8,7 +8,10 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -291,6 +294,131 @@ TEST(DmakitBench, EngineHeadlineIsOneChannelThroughputAgainstMemcpyAt1MiB) {
   EXPECT_EQ(j["ratio_is"],
             "throughput BM_CopyAsync_OneChannel/1048576/real_time / BM_Memcpy/1048576/real_time");
   EXPECT_GT(j["ratio"].get<double>(), 0.0);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(DmakitBenchMapKernel, PrintsTheKernelToolsThreeLinesThenTheRatios) {
+  const Output out = run("bench map -t 2 -s 1 -d 1 -g 2 --mode iommu-lazy");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const std::vector<std::string> lines = lines_of(out.text);
+  ASSERT_EQ(lines.size(), 4u) << out.text;
+  EXPECT_EQ(lines[0],
+            "dma mapping benchmark: threads:2 seconds:1 node:-1 dir:TO_DEVICE granule: 2");
+  // The kernel's figures: microseconds with one decimal, never negative, the deviation present.
+  for (const auto& [line, what] : {std::pair{lines[1], "map"}, std::pair{lines[2], "unmap"}}) {
+    std::smatch m;
+    ASSERT_TRUE(
+        std::regex_match(line, m,
+                         std::regex(std::string("average ") + what +
+                                    R"( latency\(us\):(\d+\.\d) standard deviation:(\d+\.\d))")))
+        << line;
+    EXPECT_GE(std::stod(m[1]), 0.0);
+    EXPECT_GE(std::stod(m[2]), 0.0);
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(
+      lines[3], m,
+      std::regex(R"(dmakit: mode iommu-lazy, (\d+) loops; median map\+unmap (\d+) ns = ([0-9.]+)x )"
+                 R"(the direct path without an IOMMU \((\d+) ns\), ([0-9.]+)x a memcpy .*)")))
+      << lines[3];
+  EXPECT_GT(std::stoull(m[1]), 0u);
+  EXPECT_GT(std::stod(m[3]), 0.0);
+  EXPECT_GT(std::stod(m[5]), 0.0);
+}
+
+TEST(DmakitBenchMapKernel, EveryModeMapsForTheSecondsAsked) {
+  for (const std::string mode :
+       {"direct", "bounce", "force-bounce", "iommu-strict", "iommu-lazy", "passthrough"}) {
+    const Output out = run("bench map -s 1 --json --mode " + mode);
+    ASSERT_EQ(out.exit_code, 0) << mode << ": " << out.text;
+    const auto j = nlohmann::json::parse(out.text);
+    EXPECT_EQ(j["mode"], mode);
+    EXPECT_EQ(j["threads"], 1);
+    EXPECT_EQ(j["dir"], "BIDIRECTIONAL");
+    EXPECT_GE(j["elapsed_seconds"].get<double>(), 1.0) << mode;
+    const auto loops = j["loops"].get<std::uint64_t>();
+    EXPECT_GT(loops, 0u) << mode;
+    // Every map of the bounce modes bounced; no other mode touched the bounce pool.
+    const bool bounces = mode == "bounce" || mode == "force-bounce";
+    EXPECT_EQ(j["bounced_maps"].get<std::uint64_t>(), bounces ? loops : 0u) << mode;
+    for (const char* call : {"map", "unmap"}) {
+      const auto& l = j[call];
+      EXPECT_GT(l["average_ns"].get<double>(), 0.0) << mode << " " << call;
+      EXPECT_GE(l["standard_deviation_ns"].get<double>(), 0.0) << mode << " " << call;
+      EXPECT_NEAR(l["average_us"].get<double>(), l["average_ns"].get<double>() / 1000, 1e-9);
+      EXPECT_LE(l["median_ns"].get<double>(), l["p99_ns"].get<double>()) << mode << " " << call;
+    }
+    EXPECT_GT(j["baselines"]["direct"]["loops"].get<std::uint64_t>(), 0u) << mode;
+    EXPECT_GT(j["baselines"]["memcpy"]["loops"].get<std::uint64_t>(), 0u) << mode;
+    EXPECT_GT(j["ratio"].get<double>(), 0.0) << mode;
+    EXPECT_GT(j["memcpy_ratio"].get<double>(), 0.0) << mode;
+  }
+}
+
+TEST(DmakitBenchMapKernel, TransferTimeIsSpentBetweenMapAndUnmapNotInTheLatencies) {
+  const Output out = run("bench map -s 1 -x 200000 --json --mode iommu-strict");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  const auto loops = j["loops"].get<std::uint64_t>();
+  EXPECT_GT(loops, 0u);
+  // One thread that waits 200 us a loop fits at most elapsed / 200 us loops in.
+  EXPECT_LE(static_cast<double>(loops), j["elapsed_seconds"].get<double>() / 200e-6 + 1);
+  EXPECT_LT(j["map"]["median_ns"].get<double>(), 200000.0);
+  EXPECT_LT(j["unmap"]["median_ns"].get<double>(), 200000.0);
+}
+
+TEST(DmakitBenchMapKernel, BuffersComeFromTheNodeAsked) {
+  const std::string path = ::testing::TempDir() + "/two_node_map.yaml";
+  std::ofstream(path) << "machine:\n  ram: 16GiB\n  nodes: 2\n";
+  const Output out = run("bench map -s 1 -n 1 -t 2 --config " + path);
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  EXPECT_EQ(lines_of(out.text)[0],
+            "dma mapping benchmark: threads:2 seconds:1 node:1 dir:BIDIRECTIONAL granule: 1");
+  const Output bad = run("bench map -s 1 -n 2 --config " + path);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.text.find("-n/--node: must be -1 (any node) or a node of the machine (0 to 1)"),
+            std::string::npos)
+      << bad.text;
+}
+
+TEST(DmakitBenchMapKernel, BadParametersExitWithStatus2NamingTheFlag) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"-t 0", "-t/--map-threads: must be 1 to 1024, not 0"},
+      {"-t 1025", "-t/--map-threads"},
+      {"-s 0", "-s/--seconds: must be 1 to 300, not 0"},
+      {"-s 301", "-s/--seconds"},
+      {"-n -2", "-n/--node"},
+      {"-n 1", "-n/--node"},
+      {"-b 19", "-b/--dma-bits: must be 20 to 64, not 19"},
+      {"-b 65", "-b/--dma-bits"},
+      {"-d 3", "-d/--dir"},
+      {"-g 0", "-g/--granule: must be 1 to 1024, not 0"},
+      {"-g 1025", "-g/--granule"},
+      {"-x -1", "-x/--transfer-ns"},
+      {"-x 10000001", "-x/--transfer-ns: must be 0 to 10000000, not 10000001"},
+      {"-s 1 --mode nosuch", "--mode: 'nosuch'"},
+      {"-t many", "--map-threads"},
+      {"-s 1 --mode bounce -g 65", "-g/--granule: 65 pages: a bounced mapping holds at most 64"},
+      {"-s 1 --mode bounce -b 64", "-b/--dma-bits: 64: bounce mode needs buffers above the mask"},
+      {"-s 1 --threads 4", "--threads is not for the kernel-shaped run"},
+      {"-s 1 --repetitions 2", "--repetitions is not for the kernel-shaped run"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Output out = run("bench map " + args);
+    EXPECT_EQ(out.exit_code, 2) << args << ": " << out.text;
+    EXPECT_NE(out.text.find(message), std::string::npos) << args << ": " << out.text;
+  }
+  const Output other = run("bench buddy -s 1");
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.text.find("-s/--seconds belongs to the kernel-shaped 'dmakit bench map'"),
+            std::string::npos)
+      << other.text;
 }
 
 TEST(DmakitBench, UnknownSuiteIsAnError) {
