@@ -5,13 +5,18 @@
 
 #include <array>
 #include <bit>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "commands.h"
 #include "dmakit/alloc/mask_allocator.h"
+#include "dmakit/core/config_error.h"
 #include "dmakit/debug/dma_debug.h"
+#include "dmakit/devices/model_config.h"
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/platform.h"
@@ -194,7 +199,61 @@ std::string flags_text(unsigned flags) {
   return text;
 }
 
-nlohmann::json devices_json(const dma::Platform& platform) {
+nlohmann::json threshold_json(const engine::EngineConfig& c) {
+  return c.inline_threshold ? nlohmann::json(*c.inline_threshold) : nlohmann::json("auto");
+}
+
+using ModelConfigs = std::map<std::string, devices::ModelConfig>;
+
+// A model's main settings under their configuration keys (configs/devices.yaml).
+struct ModelSettingsJson {
+  nlohmann::json operator()(const devices::NicSettings& s) const {
+    return {{"descriptors", s.nic.format == devices::DescriptorFormat::Bits32 ? 32 : 64},
+            {"rx_strategy", devices::rx_strategy_name(s.driver.rx_strategy)},
+            {"rx_entries", s.driver.rx_entries},
+            {"tx_entries", s.driver.tx_entries},
+            {"buffer_bytes", s.driver.buffer_bytes}};
+  }
+  nlohmann::json operator()(const devices::StorageSettings& s) const {
+    const devices::StorageLimits& l = s.controller.limits;
+    return {{"max_segments", l.max_segments},
+            {"max_segment_size", l.max_segment_size},
+            {"segment_boundary", mask_bits(l.segment_boundary_mask)},
+            {"max_sectors", l.max_sectors},
+            {"address_bits", s.controller.address_bits},
+            {"capacity", s.controller.capacity},
+            {"queue_entries", s.driver.queue_entries}};
+  }
+  nlohmann::json operator()(const devices::LegacySettings& s) const {
+    return {{"address_bits", s.device.address_bits}, {"max_transfer", s.device.max_transfer}};
+  }
+  nlohmann::json operator()(const devices::LocalMemorySettings& s) const {
+    const devices::LocalMemoryConfig& c = s.controller;
+    return {{"memory",
+             {{"bus_addr", c.bus_addr.value()},
+              {"device_addr", c.device_addr.value()},
+              {"size", c.size}}},
+            {"ring_entries", s.ring_entries}};
+  }
+  nlohmann::json operator()(const devices::CopyOnlySettings& s) const {
+    return {{"copier", devices::copier_kind_name(s.copier)},
+            {"engine", s.copier == devices::CopierKind::Engine ? nlohmann::json(s.engine)
+                                                               : nlohmann::json(nullptr)}};
+  }
+  nlohmann::json operator()(const devices::CopyEngineConfig& c) const {
+    return {{"channels", c.engine.channels}, {"threshold", threshold_json(c.engine)}};
+  }
+};
+
+nlohmann::json model_json(const ModelConfigs& models, const std::string& device) {
+  const auto it = models.find(device);
+  if (it == models.end()) return nullptr;
+  nlohmann::json j = std::visit(ModelSettingsJson{}, it->second.settings);
+  j["kind"] = devices::model_kind_name(it->second.kind());
+  return j;
+}
+
+nlohmann::json devices_json(const dma::Platform& platform, const ModelConfigs& models) {
   nlohmann::json devices = nlohmann::json::array();
   for (const dma::Device* d : platform.devices()) {
     nlohmann::json j = {{"name", d->name()},
@@ -211,7 +270,8 @@ nlohmann::json devices_json(const dma::Platform& platform) {
                         {"min_align_mask", d->min_align_mask()},
                         {"may_bounce", d->may_bounce()},
                         {"force_bounce", d->force_bounce()},
-                        {"declared_memory", nullptr}};
+                        {"declared_memory", nullptr},
+                        {"model", model_json(models, d->name())}};
     if (const dma::DeclaredMemory* mem = d->declared_memory()) {
       j["declared_memory"] = range_json(mem->region().range);
       j["declared_memory"]["device_addr"] = mem->device_addr().value();
@@ -223,7 +283,7 @@ nlohmann::json devices_json(const dma::Platform& platform) {
   return devices;
 }
 
-void print_devices(const dma::Platform& platform) {
+void print_devices(const dma::Platform& platform, const ModelConfigs& models) {
   if (platform.devices().empty()) return;
   fmt::print("\ndevices\n  {:<12} {:<10} {:>6} {:>9} {:>9} {:>14} {:>5}  {}\n", "name", "parent",
              "mask", "coherent", "bus limit", "bus offset", "node", "bounce");
@@ -240,10 +300,21 @@ void print_devices(const dma::Platform& platform) {
                  format_addr(mem->region().range.start.value()),
                  format_addr(mem->region().range.end.value()), format_size(mem->size()),
                  format_addr(mem->device_addr().value()), flags_text(mem->flags()));
+    if (const auto it = models.find(d->name()); it != models.end())
+      fmt::print("    model {}\n", devices::describe_model(it->second));
   }
 }
 
-using Engines = std::vector<std::unique_ptr<engine::DmaEngine>>;
+// What the configuration builds on the platform besides its devices: the engines of its `engines:`
+// list and the devices' models, some of them engines too. Destroyed before the platform.
+struct Configured {
+  std::vector<std::unique_ptr<engine::DmaEngine>> listed_engines;
+  ModelConfigs model_configs;
+  std::vector<std::unique_ptr<devices::DeviceModel>> models;
+  std::vector<const engine::DmaEngine*> engines;  ///< every engine, the listed ones first
+};
+
+using Engines = std::vector<const engine::DmaEngine*>;
 
 std::string capabilities_text(engine::Capabilities caps) {
   std::string text;
@@ -252,10 +323,6 @@ std::string capabilities_text(engine::Capabilities caps) {
     if (caps.has(c)) text += (text.empty() ? "" : ",") + std::string(engine::capability_name(c));
   }
   return text;
-}
-
-nlohmann::json threshold_json(const engine::EngineConfig& c) {
-  return c.inline_threshold ? nlohmann::json(*c.inline_threshold) : nlohmann::json("auto");
 }
 
 nlohmann::json engines_json(const Engines& engines) {
@@ -347,7 +414,7 @@ void print_dma_debug(const dma::Platform& platform) {
       devices.empty() ? std::string("all") : fmt::format("{}", fmt::join(devices, ", ")));
 }
 
-nlohmann::json layout_json(const dma::Platform& platform, const Engines& engines) {
+nlohmann::json layout_json(const dma::Platform& platform, const Configured& configured) {
   const Machine& m = platform.machine();
   nlohmann::json ram = nlohmann::json::array();
   for (const PhysRange& r : m.layout().ram) ram.push_back(range_json(r));
@@ -379,8 +446,8 @@ nlohmann::json layout_json(const dma::Platform& platform, const Engines& engines
             {"mask_pool", mask_pool_json(m, platform.mask_allocator())},
             {"swiotlb", swiotlb_json(m, platform.swiotlb())},
             {"iommus", iommus_json(platform)},
-            {"devices", devices_json(platform)},
-            {"engines", engines_json(engines)},
+            {"devices", devices_json(platform, configured.model_configs)},
+            {"engines", engines_json(configured.engines)},
             {"dma_debug", dma_debug_json(platform)},
             {"vmalloc", {{"window_bytes", m.config().vmalloc_size}}}}}};
 }
@@ -403,7 +470,7 @@ void print_mask_pool(const Machine& m, const alloc::MaskAllocator* mask) {
       s.served_by_normal, s.normal_above_mask, s.served_by_pool, s.wraps, s.failures, s.waits);
 }
 
-void print_layout(const dma::Platform& platform, const Engines& engines) {
+void print_layout(const dma::Platform& platform, const Configured& configured) {
   const Machine& m = platform.machine();
   const auto& layout = m.layout();
   fmt::print("machine: {} of RAM, {} node(s), {} pages\n\n", format_size(m.ram_size()),
@@ -448,10 +515,32 @@ void print_layout(const dma::Platform& platform, const Engines& engines) {
   print_mask_pool(m, platform.mask_allocator());
   print_swiotlb(m, platform.swiotlb());
   print_iommus(platform);
-  print_devices(platform);
-  print_engines(engines);
+  print_devices(platform, configured.model_configs);
+  print_engines(configured.engines);
   print_dma_debug(platform);
   fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
+}
+
+// Builds the engines and the models the configuration at `path` gives the platform's devices.
+Configured configure(dma::Platform& platform, const std::string& path) {
+  Configured c;
+  const std::vector<engine::EngineConfig> listed = engine::load_engine_configs(path);
+  c.listed_engines = engine::create_engines(platform, listed);
+  for (const auto& e : c.listed_engines) c.engines.push_back(e.get());
+  c.model_configs = devices::load_model_configs(path);
+  for (dma::Device* d : platform.devices()) {
+    const auto it = c.model_configs.find(d->name());
+    if (it == c.model_configs.end()) continue;
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+      if (it->second.kind() == devices::ModelKind::Engine && listed[i].device == d->name())
+        throw ConfigError(fmt::format("engines[{}].device", i),
+                          fmt::format("'{}' is an engine already, by its model", d->name()));
+    }
+    c.models.push_back(devices::create_model(*d, it->second));
+    if (auto* e = dynamic_cast<devices::CopyEngine*>(c.models.back().get()))
+      c.engines.push_back(&e->engine());
+  }
+  return c;
 }
 
 }  // namespace
@@ -465,8 +554,8 @@ void add_layout_command(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("layout", "print the machine: memory map, nodes, zones, free pages");
   cmd->add_option("--config", options->config,
-                  "YAML file with a 'machine:' section and optionally 'iommus:', 'devices:' and "
-                  "'engines:' and 'dma_debug:'")
+                  "YAML file with a 'machine:' section and optionally 'iommus:', 'devices:' (with "
+                  "their models), 'engines:' and 'dma_debug:'")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
@@ -475,19 +564,19 @@ void add_layout_command(CLI::App& app) {
                                               : machine::load_machine_config(options->config);
     Machine m(config);
     dma::Platform platform(m);
-    Engines engines;
+    Configured configured;
     if (!options->config.empty()) {
       for (const iommu::IommuConfig& c : dma::load_iommu_configs(options->config))
         platform.add_iommu(c);
       platform.add_devices(dma::load_device_configs(options->config));
       (void)debug::DmaDebug::attach_if_enabled(platform,
                                                debug::load_dma_debug_config(options->config));
-      engines = engine::create_engines(platform, engine::load_engine_configs(options->config));
+      configured = configure(platform, options->config);
     }
     if (options->json)
-      fmt::print("{}\n", layout_json(platform, engines).dump(2));
+      fmt::print("{}\n", layout_json(platform, configured).dump(2));
     else
-      print_layout(platform, engines);
+      print_layout(platform, configured);
   });
 }
 

@@ -4,10 +4,40 @@
 
 #include <algorithm>
 
+#include "dmakit/core/assert.h"
+#include "dmakit/core/config_error.h"
+#include "dmakit/machine/machine.h"
+
 namespace dmakit::devices {
+namespace {
+
+// Both buffers in one block of pages.
+constexpr unsigned kBuffersOrder = 1;
+static_assert(2 * kPioBufferBytes <= kPageSize << kBuffersOrder);
+
+machine::Page* alloc_buffers(const dma::Device& dev) {
+  const Result<machine::Page*> pages =
+      dev.machine().page_allocator().alloc_pages(machine::kGfpKernel, kBuffersOrder);
+  if (!pages)
+    throw ConfigError(dev.name(), "no RAM for the on-chip buffers: " + pages.error().message);
+  return *pages;
+}
+
+}  // namespace
 
 CopyOnlyAdapter::CopyOnlyAdapter(dma::Device& dev, const CopyOnlyConfig& config)
-    : DeviceModel(dev, config.timing), wire_(config.wire_fifo_frames) {}
+    : DeviceModel(dev, config.timing),
+      buffers_(alloc_buffers(dev)),
+      wire_(config.wire_fifo_frames) {
+  std::byte* base = dev.machine().page_address(buffers_);
+  regs_.send_buffer = {base, kPioBufferBytes};
+  regs_.receive_buffer = {base + kPioBufferBytes, kPioBufferBytes};
+}
+
+CopyOnlyAdapter::~CopyOnlyAdapter() {
+  DMAKIT_CHECK(device().machine().page_allocator().free_pages(buffers_, kBuffersOrder),
+               "{}: freeing the on-chip buffers failed", device().name());
+}
 
 std::size_t CopyOnlyAdapter::service() {
   std::size_t done = 0;

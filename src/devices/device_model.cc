@@ -10,8 +10,13 @@
 
 namespace dmakit::devices {
 
+void check_timing(const ModelTiming& timing) {
+  if (timing.burst_bytes == 0)
+    throw ConfigError("timing.burst_bytes", "a model moves at least 1 byte a burst");
+}
+
 DeviceModel::DeviceModel(dma::Device& dev, const ModelTiming& timing) : dev_(dev), timing_(timing) {
-  if (timing.burst_bytes == 0) throw ConfigError("burst", "a model moves at least 1 byte a burst");
+  check_timing(timing);
 }
 
 DeviceModel::~DeviceModel() = default;
@@ -58,9 +63,9 @@ Status DeviceModel::write_buffer(DmaAddr dma, std::span<const std::byte> data) {
   return write(dma, longer);
 }
 
-void DeviceModel::count_descriptor() {
-  ++counters_.descriptors;
-  counters_.cycles += timing_.cycles_per_descriptor;
+void DeviceModel::count_descriptor(std::uint64_t count) {
+  counters_.descriptors += count;
+  counters_.cycles += count * timing_.cycles_per_descriptor;
 }
 
 void DeviceModel::count_local(std::uint64_t bytes_read, std::uint64_t bytes_written) {

@@ -12,11 +12,16 @@
 
 namespace dmakit::devices {
 
-LegacyDevice::LegacyDevice(dma::Device& dev, const LegacyConfig& config)
-    : DeviceModel(dev, config.timing) {
+void check_config(const LegacyConfig& config) {
+  check_timing(config.timing);
   if (config.address_bits < 12 || config.address_bits > 64)
     throw ConfigError("address_bits", fmt::format("{}: must be 12 to 64", config.address_bits));
   if (config.max_transfer == 0) throw ConfigError("max_transfer", "must be at least 1");
+}
+
+LegacyDevice::LegacyDevice(dma::Device& dev, const LegacyConfig& config)
+    : DeviceModel(dev, config.timing) {
+  check_config(config);
   regs_.address_bits = config.address_bits;
   regs_.max_transfer = config.max_transfer;
 }

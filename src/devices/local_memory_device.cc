@@ -13,11 +13,16 @@
 
 namespace dmakit::devices {
 
+void check_config(const LocalMemoryConfig& config) {
+  check_timing(config.timing);
+  if (config.size == 0 || config.size % kPageSize != 0)
+    throw ConfigError("memory.size",
+                      fmt::format("{}: must be a whole number of pages", config.size));
+}
+
 LocalMemoryController::LocalMemoryController(dma::Device& dev, const LocalMemoryConfig& config)
     : DeviceModel(dev, config.timing) {
-  if (config.size == 0 || config.size % kPageSize != 0)
-    throw ConfigError("memory_size",
-                      fmt::format("{}: must be a whole number of pages", config.size));
+  check_config(config);
   regs_.memory_bus_addr = config.bus_addr;
   regs_.memory_device_addr = config.device_addr;
   regs_.memory_size = config.size;

@@ -11,8 +11,8 @@
 
 namespace dmakit::devices {
 
-StorageController::StorageController(dma::Device& dev, const StorageConfig& config)
-    : DeviceModel(dev, config.timing) {
+void check_config(const StorageConfig& config) {
+  check_timing(config.timing);
   const StorageLimits& l = config.limits;
   if (l.max_segments == 0 || l.max_segments > 0xffff)
     throw ConfigError("max_segments", fmt::format("{}: must be 1 to 65535", l.max_segments));
@@ -28,7 +28,12 @@ StorageController::StorageController(dma::Device& dev, const StorageConfig& conf
                       fmt::format("{}: must be a positive multiple of 512", config.capacity));
   if (config.address_bits < 12 || config.address_bits > 64)
     throw ConfigError("address_bits", fmt::format("{}: must be 12 to 64", config.address_bits));
-  regs_.limits = l;
+}
+
+StorageController::StorageController(dma::Device& dev, const StorageConfig& config)
+    : DeviceModel(dev, config.timing) {
+  check_config(config);
+  regs_.limits = config.limits;
   regs_.address_bits = config.address_bits;
   regs_.capacity_sectors = config.capacity / kSectorSize;
   disk_.resize(config.capacity);

@@ -43,6 +43,7 @@ unsigned flags_of(const YAML::Node& node, const std::string& field) {
 }
 
 DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
+  // `model` is what the device does, the devices layer's to read (devices/model_config.h).
   reject_unknown_keys(d, field,
                       {"name", "parent", "dma_mask", "coherent_mask", "bus_dma_limit", "bus_offset",
                        "node", "max_segment_size", "segment_boundary", "min_align_mask",

@@ -22,15 +22,22 @@ std::string_view capability_name(Capability cap) {
   return "unknown";
 }
 
+void check_engine_config(const EngineConfig& config) {
+  if (config.channels == 0 || config.channels > 64)
+    throw ConfigError("channels", fmt::format("{}: must be 1 to 64", config.channels));
+  if (config.channel.max_transfer == 0)
+    throw ConfigError("max_transfer", "must be at least 1 byte");
+  if (config.queue_limit == 0) throw ConfigError("queue_limit", "must be at least 1");
+}
+
 namespace {
 
 EngineConfig checked(EngineConfig config) {
-  const std::string field = fmt::format("engines.{}", config.name);
-  if (config.channels == 0 || config.channels > 64)
-    throw ConfigError(field + ".channels", fmt::format("{}: must be 1 to 64", config.channels));
-  if (config.channel.max_transfer == 0)
-    throw ConfigError(field + ".max_transfer", "must be at least 1 byte");
-  if (config.queue_limit == 0) throw ConfigError(field + ".queue_limit", "must be at least 1");
+  try {
+    check_engine_config(config);
+  } catch (const ConfigError& e) {
+    throw e.under(fmt::format("engines.{}", config.name));
+  }
   // Every channel can signal a completion in its order: deferred inline callbacks rely on it.
   config.channel.capabilities.set(Capability::Interrupt);
   return config;

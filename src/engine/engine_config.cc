@@ -34,25 +34,36 @@ Capabilities capabilities_of(const YAML::Node& node, const std::string& field) {
   return caps;
 }
 
+constexpr std::string_view kSettingKeys[] = {
+    "channels", "capabilities", "max_transfer", "threshold", "queue_limit", "wait", "spin"};
+
 EngineConfig engine_of(const YAML::Node& e, const std::string& field) {
-  reject_unknown_keys(e, field,
-                      {"name", "device", "channels", "capabilities", "max_transfer", "threshold",
-                       "queue_limit", "wait", "spin"});
   EngineConfig c;
+  parse_engine_settings(e, field, {"name", "device"}, c);
   if (!e["name"]) throw ConfigError(field + ".name", "every engine needs a name");
   c.name = e["name"].as<std::string>();
   if (!e["device"]) throw ConfigError(field + ".device", "names the device the engine is");
   c.device = e["device"].as<std::string>();
+  return c;
+}
+
+}  // namespace
+
+void parse_engine_settings(const YAML::Node& e, const std::string& field,
+                           std::initializer_list<std::string_view> other_keys, EngineConfig& c) {
+  std::vector<std::string_view> known(other_keys);
+  known.insert(known.end(), std::begin(kSettingKeys), std::end(kSettingKeys));
+  reject_unknown_keys(e, field, known);
   if (e["channels"]) c.channels = unsigned_of(e["channels"], field + ".channels");
   if (e["capabilities"])
     c.channel.capabilities = capabilities_of(e["capabilities"], field + ".capabilities");
   if (e["max_transfer"])
     c.channel.max_transfer = size_of(e["max_transfer"], field + ".max_transfer");
-  if (const YAML::Node t = e["threshold"]; t && t.as<std::string>() != "auto")
+  if (const YAML::Node t = e["threshold"]; t && !(t.IsScalar() && t.Scalar() == "auto"))
     c.inline_threshold = size_of(t, field + ".threshold");
   if (e["queue_limit"]) c.queue_limit = unsigned_of(e["queue_limit"], field + ".queue_limit");
   if (const YAML::Node w = e["wait"]) {
-    const std::string mode = w.as<std::string>();
+    const std::string mode = w.IsScalar() ? w.Scalar() : "";
     if (mode == "block")
       c.channel.wait = WaitMode::Block;
     else if (mode == "poll")
@@ -62,10 +73,12 @@ EngineConfig engine_of(const YAML::Node& e, const std::string& field) {
   }
   if (e["spin"])
     c.channel.spin = std::chrono::microseconds(unsigned_of(e["spin"], field + ".spin"));
-  return c;
+  try {
+    check_engine_config(c);
+  } catch (const ConfigError& error) {
+    throw error.under(field);
+  }
 }
-
-}  // namespace
 
 std::vector<EngineConfig> parse_engine_configs(const std::string& yaml_text) {
   std::vector<EngineConfig> engines;

@@ -13,7 +13,7 @@
 namespace dmakit::machine::yaml {
 
 void reject_unknown_keys(const YAML::Node& map, const std::string& field,
-                         std::initializer_list<std::string_view> known) {
+                         std::span<const std::string_view> known) {
   if (!map.IsMap()) throw ConfigError(field, "expected a mapping of keys to values");
   for (const auto& entry : map) {
     const std::string key = entry.first.as<std::string>();

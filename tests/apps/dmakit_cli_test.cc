@@ -73,7 +73,7 @@ TEST(DmakitLayout, ListsConfiguredDevicesWithMasksAndDeclaredMemory) {
       run(std::string("layout --json --config ") + DMAKIT_SOURCE_DIR + "/configs/devices.yaml");
   ASSERT_EQ(out.exit_code, 0) << out.text;
   const auto devices = nlohmann::json::parse(out.text)["machine"]["devices"];
-  ASSERT_EQ(devices.size(), 6u);
+  ASSERT_EQ(devices.size(), 9u);
   EXPECT_EQ(devices[2]["name"], "odd31");
   EXPECT_EQ(devices[2]["dma_mask_bits"], 31);
   EXPECT_EQ(devices[4]["declared_memory"]["start"], 0xd0000000ull);
@@ -83,6 +83,67 @@ TEST(DmakitLayout, ListsConfiguredDevicesWithMasksAndDeclaredMemory) {
       run(std::string("layout --config ") + DMAKIT_SOURCE_DIR + "/configs/devices.yaml");
   EXPECT_NE(text.text.find("declared memory: bus 0x00000000d0000000"), std::string::npos)
       << text.text;
+}
+
+TEST(DmakitLayout, NamesEachDevicesModelWithItsMainSettings) {
+  const std::string config = std::string(DMAKIT_SOURCE_DIR) + "/configs/devices.yaml";
+  const Output out = run("layout --json --config " + config);
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto machine = nlohmann::json::parse(out.text)["machine"];
+  std::map<std::string, nlohmann::json> models;
+  for (const auto& d : machine["devices"]) models[d["name"]] = d["model"];
+  ASSERT_EQ(models.size(), 9u);
+  EXPECT_EQ(models["nic64"]["kind"], "nic");
+  EXPECT_EQ(models["nic64"]["descriptors"], 64);
+  EXPECT_EQ(models["nic32"]["descriptors"], 32);
+  EXPECT_EQ(models["nic32"]["rx_strategy"], "recycled-pool");
+  EXPECT_EQ(models["nic32"]["rx_entries"], 128);
+  EXPECT_EQ(models["odd31"]["kind"], "legacy");
+  EXPECT_EQ(models["odd31"]["address_bits"], 31);
+  EXPECT_EQ(models["raid0"]["kind"], "storage");
+  EXPECT_EQ(models["raid0"]["max_segments"], 128);
+  EXPECT_EQ(models["raid0"]["segment_boundary"], 32);
+  EXPECT_EQ(models["copy0"]["kind"], "local-memory");
+  EXPECT_EQ(models["copy0"]["memory"]["bus_addr"], 0xd0100000ull);
+  EXPECT_EQ(models["ioat0"]["kind"], "engine");
+  EXPECT_EQ(models["ioat0"]["channels"], 2);
+  EXPECT_EQ(models["ipath0"]["kind"], "copy-only");
+  EXPECT_EQ(models["ipath0"]["copier"], "engine");
+  EXPECT_EQ(models["ipath0"]["engine"], "ioat0");
+  // The engine model is an engine of the machine, with its channels.
+  ASSERT_EQ(machine["engines"].size(), 1u);
+  EXPECT_EQ(machine["engines"][0]["device"], "ioat0");
+  EXPECT_EQ(machine["engines"][0]["channels"].size(), 2u);
+
+  const Output text = run("layout --config " + config);
+  ASSERT_EQ(text.exit_code, 0) << text.text;
+  for (const char* line :
+       {"model nic: 32-bit descriptors, recycled-pool receive, 128 receive and 64 transmit",
+        "model legacy: 24 address lines", "model storage: 16 MiB disk",
+        "model local-memory: 256 KiB on board at bus 0x00000000d0100000",
+        "model engine: 2 channel(s)", "model copy-only: copies by the engine of ioat0",
+        "engine ioat0: device ioat0 (32-bit)"})
+    EXPECT_NE(text.text.find(line), std::string::npos) << line << "\n" << text.text;
+  // A device without a model has none.
+  const Output plain = run("layout --json --config " DMAKIT_SOURCE_DIR "/configs/iommu.yaml");
+  ASSERT_EQ(plain.exit_code, 0) << plain.text;
+  EXPECT_TRUE(nlohmann::json::parse(plain.text)["machine"]["devices"][0]["model"].is_null());
+}
+
+TEST(DmakitLayout, BadModelConfigNamesTheField) {
+  const std::string path = ::testing::TempDir() + "/bad_model.yaml";
+  std::ofstream(path)
+      << "machine: {}\ndevices:\n  - {name: a, model: {kind: nic, descriptors: 48}}\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.text.find("devices[0].model.descriptors: '48' is not 32 or 64"), std::string::npos)
+      << out.text;
+  const std::string twice = ::testing::TempDir() + "/engine_twice.yaml";
+  std::ofstream(twice) << "machine: {}\ndevices:\n  - {name: e, model: {kind: engine}}\n"
+                          "engines:\n  - {name: dma0, device: e}\n";
+  const Output both = run("layout --config " + twice);
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.text.find("engines[0].device"), std::string::npos) << both.text;
 }
 
 TEST(DmakitLayout, BadDeviceConfigNamesTheDeviceAndField) {
@@ -446,7 +507,7 @@ TEST(DmakitRun, TableHasARowPerStrategyForEachDevice) {
   const Output out = run("run " + tiny_scenario(), false);
   ASSERT_EQ(out.exit_code, 0) << out.text;
   EXPECT_EQ(out.text.rfind("scenario tiny: seed 3, cost model vtd", 0), 0u) << out.text;
-  for (const char* heading : {"\nnic32: nic, 32-bit descriptors", "\ndisk: storage"})
+  for (const char* heading : {"\nnic32: nic: 32-bit descriptors", "\ndisk: storage"})
     EXPECT_NE(out.text.find(heading), std::string::npos) << out.text;
   for (const char* strategy :
        {"bounce", "force-bounce", "iommu-strict", "iommu-lazy", "passthrough", "guest"}) {

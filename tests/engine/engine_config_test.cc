@@ -4,6 +4,7 @@
 #include "dmakit/engine/engine_config.h"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "dmakit/core/config_error.h"
 #include "dmakit/dma/device.h"
@@ -97,7 +98,31 @@ engines:
             "engines[1].device");
   EXPECT_EQ(field("engines: [{name: e, device: copy0}, {name: e, device: copy1}]"),
             "engines[1].name");
-  EXPECT_EQ(field("engines: [{name: e, device: copy0, channels: 0}]"), "engines.e.channels");
+  EXPECT_EQ(field("engines: [{name: e, device: copy0, channels: 0}]"), "engines[0].channels");
+  EngineConfig no_channels;
+  no_channels.name = "e";
+  no_channels.channels = 0;
+  EXPECT_EQ(error_field([&] { DmaEngine e(*platform.find_device("copy0"), no_channels); }),
+            "engines.e.channels");
+}
+
+TEST(EngineConfig, ReadsAnEnginesSettingsWhereAnotherSectionDescribesIt) {
+  EngineConfig c;
+  parse_engine_settings(YAML::Load("{kind: engine, channels: 3, threshold: 1KiB, wait: poll}"),
+                        "devices[1].model", {"kind"}, c);
+  EXPECT_EQ(c.channels, 3U);
+  EXPECT_EQ(c.inline_threshold, kKiB);
+  EXPECT_EQ(c.channel.wait, WaitMode::Poll);
+  auto field = [](const std::string& flow) {
+    return error_field([&] {
+      EngineConfig ignored;
+      parse_engine_settings(YAML::Load(flow), "devices[1].model", {"kind"}, ignored);
+    });
+  };
+  EXPECT_EQ(field("{kind: engine, name: e}"), "devices[1].model.name");  // the caller's to name
+  EXPECT_EQ(field("{kind: engine, channels: 0}"), "devices[1].model.channels");
+  EXPECT_EQ(field("{kind: engine, max_transfer: 0}"), "devices[1].model.max_transfer");
+  EXPECT_EQ(field("{kind: engine, wait: [poll]}"), "devices[1].model.wait");
 }
 
 TEST(DmaEngine, RequestsTheLeastBusyChannelWithTheCapability) {

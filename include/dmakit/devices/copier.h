@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Copier: how a driver moves bytes that the CPU could move itself (devices layer). The CPU copies
-// today; the DMA engine of the engine layer plugs in as another Copier (seed 002's "arrange for a
-// copy to happen using the best method available"), with no change to the drivers that use one.
+// Copier: how a driver moves bytes that the CPU could move itself (devices layer). CpuCopier copies
+// with the CPU; EngineCopier (engine_copier.h) through a DMA engine of the engine layer (seed 002's
+// "arrange for a copy to happen using the best method available"), with no change to the drivers
+// that use one.
 #pragma once
 
 #include <cstddef>

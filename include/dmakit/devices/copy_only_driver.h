@@ -49,7 +49,8 @@ class CopyOnlyDriver {
   /// Sends the `length` payload bytes at DMA address `addr` (mapped TO_DEVICE or bidirectional by
   /// the caller on this device): copied into the send buffer with their FCS. Busy while the last
   /// frame is still in the buffer; InvalidArgument when the frame would not fit; BadAddress when
-  /// part of the range is not a live mapping of the device.
+  /// part of the range is not a live mapping of the device; the Copier's errors (an engine's
+  /// Fault). On error the doorbell is not rung: no part of the frame is sent.
   [[nodiscard]] Status send(DmaAddr addr, std::uint32_t length);
   /// Posts a receive buffer of `length` bytes at DMA address `addr` (mapped FROM_DEVICE).
   void post_receive(DmaAddr addr, std::uint32_t length);

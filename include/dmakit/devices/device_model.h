@@ -24,6 +24,9 @@ struct ModelTiming {
   std::uint64_t cycles_per_descriptor = 100;
 };
 
+/// Throws ConfigError("timing.burst_bytes") for a timing with a zero burst size.
+void check_timing(const ModelTiming& timing);
+
 /// What a model has done since it was created.
 struct ModelCounters {
   std::uint64_t bytes_read = 0;     ///< moved from memory to the device
@@ -43,7 +46,7 @@ struct ModelCounters {
 /// Not thread-safe: a model runs on one thread, as a device runs its own engine.
 class DeviceModel {
  public:
-  /// Throws ConfigError for a timing with a zero burst size.
+  /// Throws what check_timing() does.
   DeviceModel(dma::Device& dev, const ModelTiming& timing);
   virtual ~DeviceModel();
 
@@ -73,10 +76,13 @@ class DeviceModel {
   [[nodiscard]] Status write(DmaAddr dma, std::span<const std::byte> data);
   /// Writes a data buffer: `data`, then the injected overrun (set_overrun_for_testing).
   [[nodiscard]] Status write_buffer(DmaAddr dma, std::span<const std::byte> data);
-  /// Counts one descriptor and its cycles.
-  void count_descriptor();
-  /// Counts `bytes` moved by the device outside the bus (its own memory, programmed I/O).
+  /// Counts `count` descriptors and their cycles.
+  void count_descriptor(std::uint64_t count = 1);
+  /// Counts bytes the device moved without read()/write(): through its own memory, programmed I/O,
+  /// or the channels of an engine, which translate their accesses themselves.
   void count_local(std::uint64_t bytes_read, std::uint64_t bytes_written);
+  /// Counts accesses refused outside read()/write() (an engine's channels).
+  void count_faults(std::uint64_t faults) { counters_.faults += faults; }
 
   /// A trivially copyable structure at `dma`, as the device fetches a descriptor.
   template <class T>

@@ -44,11 +44,15 @@ struct LegacyConfig {
   ModelTiming timing{.burst_bytes = 2, .cycles_per_burst = 8, .cycles_per_descriptor = 50};
 };
 
+/// Throws ConfigError naming the key ("address_bits") for address bits outside 12..64, a zero
+/// max_transfer or a timing with a zero burst size.
+void check_config(const LegacyConfig& config);
+
 /// The device model. Its medium is a byte stream (a tape, a sound FIFO): transfers to the device
 /// append to it, transfers from it consume it.
 class LegacyDevice final : public DeviceModel {
  public:
-  /// Throws ConfigError for address bits outside 12..64 or a zero max_transfer.
+  /// Throws what check_config() does.
   LegacyDevice(dma::Device& dev, const LegacyConfig& config);
 
   [[nodiscard]] std::string_view kind() const override { return "legacy"; }

@@ -43,10 +43,14 @@ struct LocalMemoryConfig {
   ModelTiming timing;
 };
 
+/// Throws ConfigError naming the key ("memory.size") for on-board memory that is not a whole
+/// number of pages, or a timing with a zero burst size.
+void check_config(const LocalMemoryConfig& config);
+
 /// The controller model. Its on-board memory exists once the driver has declared it.
 class LocalMemoryController final : public DeviceModel {
  public:
-  /// Throws ConfigError for a size that is zero or not a whole number of pages.
+  /// Throws what check_config() does.
   LocalMemoryController(dma::Device& dev, const LocalMemoryConfig& config);
 
   [[nodiscard]] std::string_view kind() const override { return "local-memory"; }

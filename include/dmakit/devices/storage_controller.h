@@ -77,6 +77,10 @@ struct StorageConfig {
   ModelTiming timing;
 };
 
+/// Throws ConfigError naming the key ("max_segments", "timing.burst_bytes") for limits, a capacity,
+/// address lines or a timing the controller cannot have.
+void check_config(const StorageConfig& config);
+
 struct StorageStats {
   std::uint64_t commands = 0;
   std::uint64_t sectors_read = 0;  ///< from disk into memory
@@ -89,7 +93,7 @@ struct StorageStats {
 /// The controller model, with its disk image in host memory.
 class StorageController final : public DeviceModel {
  public:
-  /// Throws ConfigError for limits or a capacity the controller cannot have.
+  /// Throws what check_config() does.
   StorageController(dma::Device& dev, const StorageConfig& config);
 
   [[nodiscard]] std::string_view kind() const override { return "storage"; }

@@ -44,7 +44,8 @@ struct DeviceConfig {
 };
 
 /// The `devices:` list of a YAML document (empty when there is none). Throws ConfigError naming the
-/// key ("devices[2].dma_mask") on anything unknown or malformed.
+/// key ("devices[2].dma_mask") on anything unknown or malformed. A device's `model:` is left to the
+/// devices layer (devices/model_config.h).
 std::vector<DeviceConfig> parse_device_configs(const std::string& yaml_text);
 std::vector<DeviceConfig> load_device_configs(const std::string& path);
 

@@ -31,12 +31,16 @@ struct EngineConfig {
   unsigned queue_limit = 64;
 };
 
+/// Throws ConfigError naming the key ("channels") for settings no engine can have: no channels,
+/// more than 64, a max_transfer of 0 or a queue_limit of 0.
+void check_engine_config(const EngineConfig& config);
+
 /// An engine and its channels. The engine's bus accesses are those of `device`, which must outlive
 /// it. Channels are shared (dma_find_channel), never handed out exclusively. Thread-safe.
 class DmaEngine {
  public:
-  /// Starts one worker per channel. Throws ConfigError for no channels, more than 64, a
-  /// max_transfer of 0 or a queue_limit of 0.
+  /// Starts one worker per channel. Throws what check_engine_config() does, the key placed under
+  /// "engines.<name>".
   DmaEngine(dma::Device& device, EngineConfig config);
   /// Aborts what has not started, waits for what runs, and stops the workers.
   ~DmaEngine();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -16,7 +17,11 @@ namespace dmakit::machine::yaml {
 /// Throws ConfigError(field + "." + key) for a key of `map` not in `known`, and ConfigError(field)
 /// when `map` is not a mapping.
 void reject_unknown_keys(const YAML::Node& map, const std::string& field,
-                         std::initializer_list<std::string_view> known);
+                         std::span<const std::string_view> known);
+inline void reject_unknown_keys(const YAML::Node& map, const std::string& field,
+                                std::initializer_list<std::string_view> known) {
+  reject_unknown_keys(map, field, std::span(known.begin(), known.size()));
+}
 /// A size ("16MiB", "0x1000", "4096"); ConfigError(field) otherwise.
 [[nodiscard]] std::uint64_t size_of(const YAML::Node& node, const std::string& field);
 /// A size that fits in 32 bits.
