@@ -5,9 +5,11 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -17,8 +19,8 @@ struct Output {
   std::string text;  // stdout and stderr
 };
 
-Output run(const std::string& args) {
-  const std::string command = std::string(DMAKIT_BINARY) + " " + args + " 2>&1";
+// Runs a shell command line and collects what it prints.
+Output execute(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "popen failed"};
   std::string text;
@@ -26,6 +28,135 @@ Output run(const std::string& args) {
   while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) text += buffer.data();
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+// The dmakit binary with `args`; stdout and stderr.
+Output run(const std::string& args) {
+  return execute(std::string(DMAKIT_BINARY) + " " + args + " 2>&1");
+}
+
+// Standard output alone: what a program reading --json gets.
+Output run_stdout(const std::string& args) {
+  return execute(std::string(DMAKIT_BINARY) + " " + args + " 2>/dev/null");
+}
+
+// A scenario that runs in a fraction of a second: a 32-bit NIC and a disk, 64 I/Os each.
+std::string tiny_scenario() {
+  const std::string path = ::testing::TempDir() + "/tiny_scenario.yaml";
+  std::ofstream(path) << R"(scenario: {name: tiny, operations: 64}
+machine: {ram: 8GiB}
+devices:
+  - {name: nic32, dma_mask: 32, model: {kind: nic, descriptors: 32}}
+  - {name: disk, dma_mask: 64, model: {kind: storage}}
+workloads:
+  - {device: nic32, packets: {sizes: [1500], batch: 16}}
+  - {device: disk, block_io: {io_bytes: 16KiB, queue_depth: 4}}
+)";
+  return path;
+}
+
+// A fresh, empty folder under the test's temporary directory.
+std::string fresh_dir(const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / name;
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+std::string head(const std::filesystem::path& file, std::size_t bytes) {
+  std::ifstream in(file);
+  std::string text(bytes, '\0');
+  in.read(text.data(), std::streamsize(bytes));
+  text.resize(std::size_t(in.gcount()));
+  return text;
+}
+
+TEST(DmakitRun, PlotDrawsSvgChartsAndKeepsTheirDataAndScript) {
+  const std::string dir = fresh_dir("plots");
+  const Output out = run("run " + tiny_scenario() + " --plot " + dir);
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  EXPECT_NE(out.text.find("scenario tiny"), std::string::npos) << out.text;  // the table too
+  for (const char* chart :
+       {"cpu_cycles_per_io.svg", "device_cycles_per_io.svg", "iotlb_hit_rate.svg"}) {
+    const std::string start = head(std::filesystem::path(dir) / chart, 64);
+    EXPECT_TRUE(start.starts_with("<?xml") || start.starts_with("<svg")) << chart << ": " << start;
+  }
+  for (const char* kept :
+       {"plots.gp", "cpu_cycles_per_io.dat", "device_cycles_per_io.dat", "iotlb_hit_rate.dat"})
+    EXPECT_GT(std::filesystem::file_size(std::filesystem::path(dir) / kept), 0u) << kept;
+  EXPECT_NE(head(std::filesystem::path(dir) / "iotlb_hit_rate.dat", 4096).find("\"nic32\""),
+            std::string::npos);
+}
+
+// The report comes first, so it is printed even when the charts cannot be drawn.
+TEST(DmakitRun, PlotWithoutGnuplotPrintsTheReportKeepsTheScriptAndExits2) {
+  const std::string dir = fresh_dir("plots_no_gnuplot");
+  const std::string args = "run " + tiny_scenario() + " --set scenario.operations=8 --plot " + dir;
+  const Output out = execute("PATH=/nonexistent " + std::string(DMAKIT_BINARY) + " " + args +
+                             " --json 2>&1 >/dev/null");  // stderr only
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("gnuplot is not installed"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("The report was printed"), std::string::npos) << out.text;
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(dir) / "plots.gp"));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(dir) / "cpu_cycles_per_io.svg"));
+  const Output report = execute("PATH=/nonexistent " + std::string(DMAKIT_BINARY) + " " + args +
+                                " --json 2>/dev/null");
+  EXPECT_EQ(report.exit_code, 2);
+  EXPECT_EQ(nlohmann::json::parse(report.text)["schema"], "dmakit.run/1");
+}
+
+TEST(DmakitSweep, TwoValuesGiveTwoPointsThatDifferWhereTheParameterMatters) {
+  const Output out = run_stdout("sweep " + tiny_scenario() +
+                                " --param cost_model.invalidation=1000,3000 --json --jobs 2");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  EXPECT_EQ(j["schema"], "dmakit.sweep/1");
+  EXPECT_EQ(j["parameters"][0]["key"], "cost_model.invalidation");
+  ASSERT_EQ(j["points"].size(), 2u);
+  std::map<std::string, std::map<std::string, double>> cpu;  // value -> strategy -> cycles of nic32
+  for (const auto& point : j["points"]) {
+    const std::string value = point["params"]["cost_model.invalidation"];
+    EXPECT_EQ(point["run"]["schema"], "dmakit.run/1");
+    EXPECT_EQ(point["run"]["cost_model"]["invalidation"], std::stoi(value));
+    for (const auto& s : point["run"]["strategies"])
+      cpu[value][s["strategy"]] = s["devices"][0]["per_io"]["cpu_cycles"].get<double>();
+  }
+  EXPECT_GT(cpu["3000"]["iommu-strict"], cpu["1000"]["iommu-strict"]);
+  EXPECT_EQ(cpu["3000"]["bounce"], cpu["1000"]["bounce"]);
+  EXPECT_EQ(cpu["3000"]["iommu-lazy"], cpu["1000"]["iommu-lazy"]);
+}
+
+TEST(DmakitSweep, TableHasARowPerPointStrategyAndDevice) {
+  const Output out = run_stdout("sweep " + tiny_scenario() +
+                                " --param cost_model.invalidation=1000,3000"
+                                " --param 'scenario.strategies=[bounce,iommu-strict]'");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  std::size_t rows = 0;
+  std::istringstream lines(out.text);
+  for (std::string line; std::getline(lines, line);)
+    rows += line.starts_with("1000 ") || line.starts_with("3000 ");
+  EXPECT_EQ(rows, 2u * 2 * 2) << out.text;  // 2 points x 2 strategies x 2 devices
+  EXPECT_NE(out.text.find("scenario.strategies"), std::string::npos) << out.text;
+}
+
+TEST(DmakitSweep, ABadValueFailsTheSweepWithNothingOnStandardOutput) {
+  const std::string args =
+      "sweep " + tiny_scenario() + " --param cost_model.invalidation=1000,lots --json";
+  const Output out = run(args);
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("cost_model.invalidation"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("lots"), std::string::npos) << out.text;
+  const Output stdout_only = run_stdout(args);
+  EXPECT_EQ(stdout_only.exit_code, 2);
+  EXPECT_EQ(stdout_only.text, "");
+}
+
+// A value that parses but cannot run fails in the point's own process; the sweep says which.
+TEST(DmakitSweep, APointThatFailsToRunFailsTheSweepNamingThePoint) {
+  const std::string args = "sweep " + tiny_scenario() + " --param machine.ram=8GiB,1MiB --json";
+  const Output out = run(args);
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("sweep point machine.ram=1MiB failed"), std::string::npos) << out.text;
+  EXPECT_EQ(run_stdout(args).text, "");
 }
 
 TEST(DmakitLayout, JsonShowsZonesNodesAndThePciHole) {

@@ -12,13 +12,17 @@ namespace dmakit {
 /// dotted path of the offending setting ("machine.nodes[1].start"); `what()` is "field: reason".
 class ConfigError : public std::runtime_error {
  public:
-  ConfigError(std::string field, const std::string& reason)
-      : std::runtime_error(field + ": " + reason), field_(std::move(field)) {}
+  ConfigError(std::string field, std::string reason)
+      : std::runtime_error(field + ": " + reason),
+        field_(std::move(field)),
+        reason_(std::move(reason)) {}
 
   [[nodiscard]] const std::string& field() const { return field_; }
+  [[nodiscard]] const std::string& reason() const { return reason_; }
 
  private:
   std::string field_;
+  std::string reason_;
 };
 
 }  // namespace dmakit
