@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libabsl-dev zlib1g-dev
   gnuplot-nox
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   CLI::App app{"dmakit: DMA memory management and mapping over a simulated machine"};
   app.require_subcommand(1);
   dmakit::cli::add_run_command(app);
+  dmakit::cli::add_sweep_command(app);
   dmakit::cli::add_layout_command(app);
   dmakit::cli::add_bench_command(app);
   try {
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   } catch (const dmakit::ConfigError& e) {
     fmt::print(stderr, "dmakit: configuration error: {}\n", e.what());
+    return 2;
+  } catch (const dmakit::cli::CommandError& e) {
+    fmt::print(stderr, "dmakit: {}\n", e.what());
     return 2;
   }
   return 0;

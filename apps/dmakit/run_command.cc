@@ -14,10 +14,12 @@
 
 #include "commands.h"
 #include "dmakit/core/config_error.h"
-#include "dmakit/machine/config_yaml.h"
+#include "dmakit/sim/plot.h"
 #include "dmakit/sim/report.h"
 #include "dmakit/sim/runner.h"
 #include "dmakit/sim/scenario.h"
+#include "gnuplot.h"
+#include "scenario_input.h"
 
 namespace dmakit::cli {
 namespace {
@@ -29,6 +31,8 @@ struct Options {
   bool csv = false;
   std::string trace;
   unsigned threads = 2;
+  std::string plot;  ///< folder for the charts; empty: none
+  std::string plot_format = "svg";
 };
 
 // A bar on stderr, drawn only when stderr is a terminal and the run has lasted a second.
@@ -57,32 +61,9 @@ class ProgressBar {
   std::atomic<bool> drawn_{false};
 };
 
-std::string scenario_text(const Options& o, std::string& source) {
-  std::string text;
-  if (o.scenario.empty()) {
-    source = "<default scenario>";
-    text = std::string(sim::default_scenario_yaml());
-  } else {
-    source = o.scenario;
-    try {
-      text = machine::yaml::read_file(o.scenario);
-    } catch (const ConfigError& e) {
-      throw sim::ScenarioError(source, 0, e);
-    }
-  }
-  for (const std::string& set : o.sets) {
-    const std::size_t eq = set.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw sim::ScenarioError(source, 0, ConfigError("--set " + set, "expected KEY=VALUE"));
-    text = sim::override_key(text, source, set.substr(0, eq), set.substr(eq + 1));
-  }
-  return text;
-}
-
 void run(const Options& o) {
-  std::string source;
-  const std::string text = scenario_text(o, source);
-  const sim::Scenario scenario = sim::parse_scenario(text, source);
+  const ScenarioText text = scenario_text(o.scenario, o.sets);
+  const sim::Scenario scenario = sim::parse_scenario(text.yaml, text.source);
   std::vector<sim::TraceSpan> spans;
   ProgressBar bar;
   sim::RunOptions options;
@@ -101,6 +82,17 @@ void run(const Options& o) {
     fmt::print("{}", sim::format_csv(result));
   else
     fmt::print("{}", sim::format_table(result));
+  if (!o.plot.empty()) {
+    std::fflush(stdout);  // the report comes first, whatever becomes of the charts
+    const sim::Plot plot = sim::make_plot(
+        result, o.plot_format == "png" ? sim::PlotFormat::Png : sim::PlotFormat::Svg);
+    draw_plot(plot, o.plot);
+    std::string charts;
+    for (const std::string& chart : plot.charts)
+      charts += fmt::format("{}{}", charts.empty() ? "" : ", ", chart);
+    fmt::print(stderr, "dmakit: charts in {}: {} (redraw: gnuplot {} in that folder)\n", o.plot,
+               charts, sim::kPlotScript);
+  }
 }
 
 }  // namespace
@@ -111,10 +103,7 @@ void add_run_command(CLI::App& app) {
       "run",
       "run a scenario under each DMA strategy and compare what each costs (default: the "
       "built-in scenario, configs/scenarios/default.yaml)");
-  cmd->add_option("scenario", options->scenario, "scenario YAML file (configs/scenario.yaml)")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--set", options->sets,
-                  "override a key of the scenario, e.g. --set scenario.seed=7 (repeatable)");
+  add_scenario_options(*cmd, options->scenario, options->sets);
   auto* json = cmd->add_flag("--json", options->json,
                              "print every figure as JSON (schema dmakit.run/1, docs/scenarios.md)");
   cmd->add_flag("--csv", options->csv, "print a CSV row per strategy and device")->excludes(json);
@@ -123,6 +112,11 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--threads", options->threads,
                   "strategies run at once (the results do not depend on it)")
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--plot", options->plot,
+                  "also draw charts with gnuplot into folder DIR: cost per I/O by cause per "
+                  "strategy, IOTLB hit rate (data and plots.gp kept there to redraw)");
+  cmd->add_option("--plot-format", options->plot_format, "svg (default) or png")
+      ->check(CLI::IsMember({"svg", "png"}));
   cmd->callback([options] { run(*options); });
 }
 

@@ -12,6 +12,17 @@
 
 namespace dmakit::machine::yaml {
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    else
+      out += c;
+  }
+  return out;
+}
+
 void reject_unknown_keys(const YAML::Node& map, const std::string& field,
                          std::span<const std::string_view> known) {
   if (!map.IsMap()) throw ConfigError(field, "expected a mapping of keys to values");
@@ -23,7 +34,9 @@ void reject_unknown_keys(const YAML::Node& map, const std::string& field,
       found = found || key == k;
       list += fmt::format("{}{}", list.empty() ? "" : ", ", k);
     }
-    if (!found) throw ConfigError(field + "." + key, fmt::format("unknown key (known: {})", list));
+    if (!found)
+      throw ConfigError(fmt::format("{}.{}", field, printable(key)),
+                        fmt::format("unknown key (known: {})", list));
   }
 }
 

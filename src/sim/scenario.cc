@@ -16,6 +16,7 @@ namespace dmakit::sim {
 namespace {
 
 using machine::yaml::bool_of;
+using machine::yaml::printable;
 using machine::yaml::reject_unknown_keys;
 using machine::yaml::size_of;
 using machine::yaml::unsigned_of;
@@ -89,6 +90,14 @@ unsigned percent_of(const YAML::Node& node, const std::string& field) {
 
 std::uint64_t positive_of(const YAML::Node& node, const std::string& field) {
   const std::uint64_t v = size_of(node, field);
+  if (v == 0) throw ConfigError(field, "expected a positive number");
+  return v;
+}
+
+// A positive count kept in 32 bits: a larger value is refused, never cut down (a packet weight of
+// 2^32 would become 0, and a mix whose weights add up to 0 divides by zero when drawn from).
+std::uint32_t positive32_of(const YAML::Node& node, const std::string& field) {
+  const unsigned v = unsigned_of(node, field);
   if (v == 0) throw ConfigError(field, "expected a positive number");
   return v;
 }
@@ -168,16 +177,13 @@ SizeMix sizes_of(const YAML::Node& n, const std::string& field) {
   SizeMix mix;
   if (n.IsSequence() && n.size() > 0) {
     for (std::size_t i = 0; i < n.size(); ++i)
-      mix.sizes.emplace_back(
-          static_cast<std::uint32_t>(positive_of(n[i], fmt::format("{}[{}]", field, i))), 1);
+      mix.sizes.emplace_back(positive32_of(n[i], fmt::format("{}[{}]", field, i)), 1);
     return mix;
   }
   if (n.IsMap() && n.size() > 0) {
     for (const auto& entry : n) {
-      const std::string key = entry.first.as<std::string>();
-      const std::string f = field + "." + key;
-      mix.sizes.emplace_back(static_cast<std::uint32_t>(positive_of(entry.first, f)),
-                             static_cast<std::uint32_t>(positive_of(entry.second, f)));
+      const std::string f = fmt::format("{}.{}", field, printable(entry.first.as<std::string>()));
+      mix.sizes.emplace_back(positive32_of(entry.first, f), positive32_of(entry.second, f));
     }
     return mix;
   }
@@ -206,7 +212,7 @@ WorkloadConfig workload_of(const YAML::Node& n, const std::string& field) {
     PacketWorkload load;
     if (p["sizes"]) load.sizes = sizes_of(p["sizes"], f + ".sizes");
     if (p["direction"]) load.direction = direction_of(p["direction"], f + ".direction");
-    if (p["batch"]) load.batch = static_cast<std::uint32_t>(positive_of(p["batch"], f + ".batch"));
+    if (p["batch"]) load.batch = positive32_of(p["batch"], f + ".batch");
     w.spec = load;
     ++kinds;
   }
@@ -216,8 +222,7 @@ WorkloadConfig workload_of(const YAML::Node& n, const std::string& field) {
     BlockWorkload load;
     if (b["io_bytes"]) load.io_bytes = positive_of(b["io_bytes"], f + ".io_bytes");
     if (b["read_percent"]) load.read_percent = percent_of(b["read_percent"], f + ".read_percent");
-    if (b["queue_depth"])
-      load.queue_depth = static_cast<unsigned>(positive_of(b["queue_depth"], f + ".queue_depth"));
+    if (b["queue_depth"]) load.queue_depth = positive32_of(b["queue_depth"], f + ".queue_depth");
     w.spec = load;
     ++kinds;
   }
@@ -225,7 +230,7 @@ WorkloadConfig workload_of(const YAML::Node& n, const std::string& field) {
     const std::string f = field + ".transfers";
     reject_unknown_keys(t, f, {"bytes"});
     TransferWorkload load;
-    if (t["bytes"]) load.bytes = static_cast<std::uint32_t>(positive_of(t["bytes"], f + ".bytes"));
+    if (t["bytes"]) load.bytes = positive32_of(t["bytes"], f + ".bytes");
     w.spec = load;
     ++kinds;
   }
@@ -306,10 +311,12 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
 
 }  // namespace
 
+// The reason comes from reason(), never from what() past the field: what() is a C string, which a
+// NUL byte in a key cuts short (found by tests/fuzz/scenario_fuzz.cc).
 ScenarioError::ScenarioError(std::string source, int line, const ConfigError& error)
     : ConfigError(line > 0 ? fmt::format("{}:{}: {}", source, line, error.field())
                            : fmt::format("{}: {}", source, error.field()),
-                  std::string(std::string_view(error.what()).substr(error.field().size() + 2))),
+                  error.reason()),
       source_(std::move(source)),
       line_(line) {}
 

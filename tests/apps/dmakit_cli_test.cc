@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -20,11 +21,8 @@ struct Output {
   std::string text;  // stdout and stderr
 };
 
-// Runs dmakit with `args`; the text is stdout and stderr, or stdout alone when `stderr_too` is
-// false (stderr then goes to /dev/null).
-Output run(const std::string& args, bool stderr_too = true) {
-  const std::string command =
-      std::string(DMAKIT_BINARY) + " " + args + (stderr_too ? " 2>&1" : " 2>/dev/null");
+// Runs a shell command line and collects what it prints.
+Output execute(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "popen failed"};
   std::string text;
@@ -32,6 +30,135 @@ Output run(const std::string& args, bool stderr_too = true) {
   while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) text += buffer.data();
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+// The dmakit binary with `args`; stdout and stderr.
+Output run(const std::string& args) {
+  return execute(std::string(DMAKIT_BINARY) + " " + args + " 2>&1");
+}
+
+// Standard output alone: what a program reading --json gets.
+Output run_stdout(const std::string& args) {
+  return execute(std::string(DMAKIT_BINARY) + " " + args + " 2>/dev/null");
+}
+
+// A scenario that runs in a fraction of a second: a 32-bit NIC and a disk, 64 I/Os each.
+std::string tiny_scenario() {
+  const std::string path = ::testing::TempDir() + "/tiny_scenario.yaml";
+  std::ofstream(path) << R"(scenario: {name: tiny, operations: 64}
+machine: {ram: 8GiB}
+devices:
+  - {name: nic32, dma_mask: 32, model: {kind: nic, descriptors: 32}}
+  - {name: disk, dma_mask: 64, model: {kind: storage}}
+workloads:
+  - {device: nic32, packets: {sizes: [1500], batch: 16}}
+  - {device: disk, block_io: {io_bytes: 16KiB, queue_depth: 4}}
+)";
+  return path;
+}
+
+// A fresh, empty folder under the test's temporary directory.
+std::string fresh_dir(const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / name;
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+std::string head(const std::filesystem::path& file, std::size_t bytes) {
+  std::ifstream in(file);
+  std::string text(bytes, '\0');
+  in.read(text.data(), std::streamsize(bytes));
+  text.resize(std::size_t(in.gcount()));
+  return text;
+}
+
+TEST(DmakitRun, PlotDrawsSvgChartsAndKeepsTheirDataAndScript) {
+  const std::string dir = fresh_dir("plots");
+  const Output out = run("run " + tiny_scenario() + " --plot " + dir);
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  EXPECT_NE(out.text.find("scenario tiny"), std::string::npos) << out.text;  // the table too
+  for (const char* chart :
+       {"cpu_cycles_per_io.svg", "device_cycles_per_io.svg", "iotlb_hit_rate.svg"}) {
+    const std::string start = head(std::filesystem::path(dir) / chart, 64);
+    EXPECT_TRUE(start.starts_with("<?xml") || start.starts_with("<svg")) << chart << ": " << start;
+  }
+  for (const char* kept :
+       {"plots.gp", "cpu_cycles_per_io.dat", "device_cycles_per_io.dat", "iotlb_hit_rate.dat"})
+    EXPECT_GT(std::filesystem::file_size(std::filesystem::path(dir) / kept), 0u) << kept;
+  EXPECT_NE(head(std::filesystem::path(dir) / "iotlb_hit_rate.dat", 4096).find("\"nic32\""),
+            std::string::npos);
+}
+
+// The report comes first, so it is printed even when the charts cannot be drawn.
+TEST(DmakitRun, PlotWithoutGnuplotPrintsTheReportKeepsTheScriptAndExits2) {
+  const std::string dir = fresh_dir("plots_no_gnuplot");
+  const std::string args = "run " + tiny_scenario() + " --set scenario.operations=8 --plot " + dir;
+  const Output out = execute("PATH=/nonexistent " + std::string(DMAKIT_BINARY) + " " + args +
+                             " --json 2>&1 >/dev/null");  // stderr only
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("gnuplot is not installed"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("The report was printed"), std::string::npos) << out.text;
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(dir) / "plots.gp"));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(dir) / "cpu_cycles_per_io.svg"));
+  const Output report = execute("PATH=/nonexistent " + std::string(DMAKIT_BINARY) + " " + args +
+                                " --json 2>/dev/null");
+  EXPECT_EQ(report.exit_code, 2);
+  EXPECT_EQ(nlohmann::json::parse(report.text)["schema"], "dmakit.run/1");
+}
+
+TEST(DmakitSweep, TwoValuesGiveTwoPointsThatDifferWhereTheParameterMatters) {
+  const Output out = run_stdout("sweep " + tiny_scenario() +
+                                " --param cost_model.invalidation=1000,3000 --json --jobs 2");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  EXPECT_EQ(j["schema"], "dmakit.sweep/1");
+  EXPECT_EQ(j["parameters"][0]["key"], "cost_model.invalidation");
+  ASSERT_EQ(j["points"].size(), 2u);
+  std::map<std::string, std::map<std::string, double>> cpu;  // value -> strategy -> cycles of nic32
+  for (const auto& point : j["points"]) {
+    const std::string value = point["params"]["cost_model.invalidation"];
+    EXPECT_EQ(point["run"]["schema"], "dmakit.run/1");
+    EXPECT_EQ(point["run"]["cost_model"]["invalidation"], std::stoi(value));
+    for (const auto& s : point["run"]["strategies"])
+      cpu[value][s["strategy"]] = s["devices"][0]["per_io"]["cpu_cycles"].get<double>();
+  }
+  EXPECT_GT(cpu["3000"]["iommu-strict"], cpu["1000"]["iommu-strict"]);
+  EXPECT_EQ(cpu["3000"]["bounce"], cpu["1000"]["bounce"]);
+  EXPECT_EQ(cpu["3000"]["iommu-lazy"], cpu["1000"]["iommu-lazy"]);
+}
+
+TEST(DmakitSweep, TableHasARowPerPointStrategyAndDevice) {
+  const Output out = run_stdout("sweep " + tiny_scenario() +
+                                " --param cost_model.invalidation=1000,3000"
+                                " --param 'scenario.strategies=[bounce,iommu-strict]'");
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  std::size_t rows = 0;
+  std::istringstream lines(out.text);
+  for (std::string line; std::getline(lines, line);)
+    rows += line.starts_with("1000 ") || line.starts_with("3000 ");
+  EXPECT_EQ(rows, 2u * 2 * 2) << out.text;  // 2 points x 2 strategies x 2 devices
+  EXPECT_NE(out.text.find("scenario.strategies"), std::string::npos) << out.text;
+}
+
+TEST(DmakitSweep, ABadValueFailsTheSweepWithNothingOnStandardOutput) {
+  const std::string args =
+      "sweep " + tiny_scenario() + " --param cost_model.invalidation=1000,lots --json";
+  const Output out = run(args);
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("cost_model.invalidation"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("lots"), std::string::npos) << out.text;
+  const Output stdout_only = run_stdout(args);
+  EXPECT_EQ(stdout_only.exit_code, 2);
+  EXPECT_EQ(stdout_only.text, "");
+}
+
+// A value that parses but cannot run fails in the point's own process; the sweep says which.
+TEST(DmakitSweep, APointThatFailsToRunFailsTheSweepNamingThePoint) {
+  const std::string args = "sweep " + tiny_scenario() + " --param machine.ram=8GiB,1MiB --json";
+  const Output out = run(args);
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("sweep point machine.ram=1MiB failed"), std::string::npos) << out.text;
+  EXPECT_EQ(run_stdout(args).text, "");
 }
 
 TEST(DmakitLayout, JsonShowsZonesNodesAndThePciHole) {
@@ -489,8 +616,8 @@ TEST(DmakitBench, UnknownSuiteIsAnError) {
 }
 
 // A scenario of a few I/Os per device, written where the test can name it.
-std::string tiny_scenario() {
-  const std::string path = ::testing::TempDir() + "/tiny_scenario.yaml";
+std::string scenario_file() {
+  const std::string path = ::testing::TempDir() + "/run_scenario.yaml";
   std::ofstream(path) << R"(scenario: {name: tiny, seed: 3, operations: 32}
 machine: {ram: 8GiB}
 devices:
@@ -504,7 +631,7 @@ workloads:
 }
 
 TEST(DmakitRun, TableHasARowPerStrategyForEachDevice) {
-  const Output out = run("run " + tiny_scenario(), false);
+  const Output out = run_stdout("run " + scenario_file());
   ASSERT_EQ(out.exit_code, 0) << out.text;
   EXPECT_EQ(out.text.rfind("scenario tiny: seed 3, cost model vtd", 0), 0u) << out.text;
   for (const char* heading : {"\nnic32: nic: 32-bit descriptors", "\ndisk: storage"})
@@ -521,7 +648,7 @@ TEST(DmakitRun, TableHasARowPerStrategyForEachDevice) {
 }
 
 TEST(DmakitRun, JsonIsVersionedAndCsvHasARowPerStrategyAndDevice) {
-  const Output json = run("run " + tiny_scenario() + " --json", false);
+  const Output json = run_stdout("run " + scenario_file() + " --json");
   ASSERT_EQ(json.exit_code, 0) << json.text;
   const auto j = nlohmann::json::parse(json.text);
   EXPECT_EQ(j["schema"], "dmakit.run/1");
@@ -529,18 +656,17 @@ TEST(DmakitRun, JsonIsVersionedAndCsvHasARowPerStrategyAndDevice) {
   ASSERT_EQ(j["strategies"].size(), 6u);
   EXPECT_EQ(j["strategies"][0]["devices"][0]["device"], "nic32");
   EXPECT_GT(j["simulator"]["ios_per_host_second"].get<double>(), 0.0);
-  const Output csv = run("run " + tiny_scenario() + " --csv", false);
+  const Output csv = run_stdout("run " + scenario_file() + " --csv");
   ASSERT_EQ(csv.exit_code, 0) << csv.text;
   EXPECT_EQ(std::count(csv.text.begin(), csv.text.end(), '\n'), 1 + 6 * 2);
 }
 
 TEST(DmakitRun, SetOverridesAKeyAndTraceWritesATimeline) {
   const std::string trace = ::testing::TempDir() + "/run_trace.json";
-  const Output out = run("run " + tiny_scenario() +
+  const Output out = run_stdout("run " + scenario_file() +
                              " --json --set scenario.seed=9 --set 'scenario.strategies=[guest]'"
                              " --trace " +
-                             trace,
-                         false);
+                             trace);
   ASSERT_EQ(out.exit_code, 0) << out.text;
   const auto j = nlohmann::json::parse(out.text);
   EXPECT_EQ(j["seed"], 9);
@@ -554,22 +680,21 @@ TEST(DmakitRun, SetOverridesAKeyAndTraceWritesATimeline) {
 TEST(DmakitRun, BadScenarioNamesFileLineAndKeyWithExit2AndNoOutput) {
   const std::string path = ::testing::TempDir() + "/bad_scenario.yaml";
   std::ofstream(path) << "machine: {ram: 8GiB}\nworkloads:\n  - device: x\n    packts: {}\n";
-  const Output out = run("run " + path, false);
+  const Output out = run_stdout("run " + path);
   EXPECT_EQ(out.exit_code, 2);
   EXPECT_EQ(out.text, "");  // nothing on stdout
   const Output err = run("run " + path);
   EXPECT_NE(err.text.find(path + ":4: workloads[0].packts: unknown key"), std::string::npos)
       << err.text;
-  const Output set = run("run " + tiny_scenario() + " --set scenario.seed");
+  const Output set = run("run " + scenario_file() + " --set scenario.seed");
   EXPECT_EQ(set.exit_code, 2);
   EXPECT_NE(set.text.find("KEY=VALUE"), std::string::npos) << set.text;
 }
 
 TEST(DmakitRun, TheCommentedExampleScenarioRuns) {
-  const Output out = run(std::string("run ") + DMAKIT_SOURCE_DIR +
+  const Output out = run_stdout(std::string("run ") + DMAKIT_SOURCE_DIR +
                              "/configs/scenario.yaml --json"
-                             " --set scenario.operations=16 --set workloads[0].operations=16",
-                         false);
+                             " --set scenario.operations=16 --set workloads[0].operations=16");
   ASSERT_EQ(out.exit_code, 0) << out.text;
   EXPECT_EQ(nlohmann::json::parse(out.text)["scenario"], "example");
 }

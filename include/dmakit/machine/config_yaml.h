@@ -14,6 +14,9 @@
 
 namespace dmakit::machine::yaml {
 
+/// `text` fit to name a field: control characters as \xNN, since the field ends up in what(), a C
+/// string that a NUL byte would cut short (and a terminal would act on the rest).
+[[nodiscard]] std::string printable(std::string_view text);
 /// Throws ConfigError(field + "." + key) for a key of `map` not in `known`, and ConfigError(field)
 /// when `map` is not a mapping.
 void reject_unknown_keys(const YAML::Node& map, const std::string& field,
