@@ -664,9 +664,9 @@ TEST(DmakitRun, JsonIsVersionedAndCsvHasARowPerStrategyAndDevice) {
 TEST(DmakitRun, SetOverridesAKeyAndTraceWritesATimeline) {
   const std::string trace = ::testing::TempDir() + "/run_trace.json";
   const Output out = run_stdout("run " + scenario_file() +
-                             " --json --set scenario.seed=9 --set 'scenario.strategies=[guest]'"
-                             " --trace " +
-                             trace);
+                                " --json --set scenario.seed=9 --set 'scenario.strategies=[guest]'"
+                                " --trace " +
+                                trace);
   ASSERT_EQ(out.exit_code, 0) << out.text;
   const auto j = nlohmann::json::parse(out.text);
   EXPECT_EQ(j["seed"], 9);
@@ -693,8 +693,8 @@ TEST(DmakitRun, BadScenarioNamesFileLineAndKeyWithExit2AndNoOutput) {
 
 TEST(DmakitRun, TheCommentedExampleScenarioRuns) {
   const Output out = run_stdout(std::string("run ") + DMAKIT_SOURCE_DIR +
-                             "/configs/scenario.yaml --json"
-                             " --set scenario.operations=16 --set workloads[0].operations=16");
+                                "/configs/scenario.yaml --json"
+                                " --set scenario.operations=16 --set workloads[0].operations=16");
   ASSERT_EQ(out.exit_code, 0) << out.text;
   EXPECT_EQ(nlohmann::json::parse(out.text)["scenario"], "example");
 }
