@@ -83,16 +83,17 @@ TEST(Runner, DeferredInvalidationLeavesAProtectionWindow) {
   Scenario s = parse_scenario(kSmallScenario, "s");
   s.operations = 600;
   s.strategies = {Strategy::IommuLazy};
-  const DeviceResult& nic = result(run_scenario(s, {}), Strategy::IommuLazy, "nic64");
+  const RunResult run = run_scenario(s, {});
+  const DeviceResult& nic = result(run, Strategy::IommuLazy, "nic64");
   EXPECT_GT(nic.events.flushes, 0u);
   EXPECT_GT(nic.protection_window_ns(), 0.0);   // what deferral buys its speed with
   EXPECT_LT(nic.protection_window_ns(), 10e6);  // the flush timeout bounds it
 }
 
 TEST(Runner, PassthroughHasNoIotlbMissesAndNoIommuCpuCost) {
-  for (const DeviceResult& d : run_scenario(parse_scenario(kSmallScenario, "s"), {})
-                                   .strategies[static_cast<int>(Strategy::Passthrough)]
-                                   .devices) {
+  // The run is kept in a variable: a range-for over a temporary's member would outlive it.
+  const RunResult run = run_scenario(parse_scenario(kSmallScenario, "s"), {});
+  for (const DeviceResult& d : run.strategies[static_cast<int>(Strategy::Passthrough)].devices) {
     SCOPED_TRACE(d.device);
     EXPECT_EQ(d.events.iotlb_misses, 0u);
     EXPECT_EQ(d.cpu.iova + d.cpu.page_table + d.cpu.invalidation + d.cpu.flush, 0u);
@@ -133,7 +134,8 @@ TEST(Runner, CostsComeFromTheCostModel) {
   dearer.iommu.costs = dearer.cost.iommu;
   dearer.strategies = {Strategy::IommuStrict};
   const DeviceResult& a = result(small_run(), Strategy::IommuStrict, "disk");
-  const DeviceResult& b = result(run_scenario(dearer, {}), Strategy::IommuStrict, "disk");
+  const RunResult run = run_scenario(dearer, {});
+  const DeviceResult& b = result(run, Strategy::IommuStrict, "disk");
   EXPECT_EQ(b.cpu.invalidation, 2 * a.cpu.invalidation);
   EXPECT_EQ(b.events.invalidations, a.events.invalidations);
 }
