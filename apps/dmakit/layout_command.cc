@@ -127,6 +127,12 @@ std::vector<std::string> devices_in(const dma::Platform& platform, const iommu::
   return names;
 }
 
+nlohmann::json costs_json(const iommu::IommuCosts& costs) {
+  nlohmann::json j;
+  for (const auto& [name, member] : iommu::kIommuCostKeys) j[std::string(name)] = costs.*member;
+  return j;
+}
+
 nlohmann::json iommus_json(const dma::Platform& platform) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& unit : platform.iommus()) {
@@ -149,14 +155,7 @@ nlohmann::json iommus_json(const dma::Platform& platform) {
                    {"iotlb_entries", c.iotlb.entries},
                    {"iotlb_ways", c.iotlb.ways},
                    {"faults", unit->faults().count()},
-                   {"costs",
-                    {{"iova_alloc", c.costs.iova_alloc},
-                     {"pte_write", c.costs.pte_write},
-                     {"invalidation", c.costs.invalidation},
-                     {"flush", c.costs.flush},
-                     {"trap", c.costs.trap},
-                     {"iotlb_hit", c.costs.iotlb_hit},
-                     {"walk_level", c.costs.walk_level}}},
+                   {"costs", costs_json(c.costs)},
                    {"domains", domains}});
   }
   return out;

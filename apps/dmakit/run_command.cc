@@ -2,6 +2,7 @@
 // `dmakit run [SCENARIO]`: the main job. Runs a scenario under each strategy and prints the
 // comparison (docs/scenarios.md explains how to read it).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -87,11 +88,8 @@ void run(const Options& o) {
     const sim::Plot plot = sim::make_plot(
         result, o.plot_format == "png" ? sim::PlotFormat::Png : sim::PlotFormat::Svg);
     draw_plot(plot, o.plot);
-    std::string charts;
-    for (const std::string& chart : plot.charts)
-      charts += fmt::format("{}{}", charts.empty() ? "" : ", ", chart);
     fmt::print(stderr, "dmakit: charts in {}: {} (redraw: gnuplot {} in that folder)\n", o.plot,
-               charts, sim::kPlotScript);
+               fmt::join(plot.charts, ", "), sim::kPlotScript);
   }
 }
 

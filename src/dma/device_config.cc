@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+#include <vector>
+
 #include "dmakit/core/config_error.h"
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/machine/config_yaml.h"
@@ -118,20 +121,12 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
 
 // Cycles per IOMMU event: every key optional, the type's default otherwise.
 void parse_iommu_costs(const YAML::Node& n, const std::string& field, iommu::IommuCosts& costs) {
-  reject_unknown_keys(
-      n, field,
-      {"iova_alloc", "pte_write", "invalidation", "flush", "trap", "iotlb_hit", "walk_level"});
-  const std::pair<const char*, std::uint64_t iommu::IommuCosts::*> keys[] = {
-      {"iova_alloc", &iommu::IommuCosts::iova_alloc},
-      {"pte_write", &iommu::IommuCosts::pte_write},
-      {"invalidation", &iommu::IommuCosts::invalidation},
-      {"flush", &iommu::IommuCosts::flush},
-      {"trap", &iommu::IommuCosts::trap},
-      {"iotlb_hit", &iommu::IommuCosts::iotlb_hit},
-      {"walk_level", &iommu::IommuCosts::walk_level},
-  };
-  for (const auto& [name, member] : keys) {
-    if (n[name]) costs.*member = size_of(n[name], field + "." + name);
+  std::vector<std::string_view> known;
+  for (const iommu::IommuCostKey& k : iommu::kIommuCostKeys) known.push_back(k.name);
+  reject_unknown_keys(n, field, known);
+  for (const auto& [name, member] : iommu::kIommuCostKeys) {
+    const std::string key(name);
+    if (n[key]) costs.*member = size_of(n[key], field + "." + key);
   }
 }
 

@@ -53,19 +53,10 @@ nlohmann::json device_json(const DeviceResult& d) {
 }
 
 nlohmann::json cost_json(const CostModel& m) {
-  const iommu::IommuCosts& k = m.iommu;
-  return {{"name", m.name},
-          {"cpu_mhz", m.cpu_mhz},
-          {"iova_alloc", k.iova_alloc},
-          {"pte_write", k.pte_write},
-          {"invalidation", k.invalidation},
-          {"flush", k.flush},
-          {"trap", k.trap},
-          {"iotlb_hit", k.iotlb_hit},
-          {"walk_level", k.walk_level},
-          {"bounce_slot", m.bounce_slot},
-          {"bounce_copy_per_kib", m.bounce_copy_per_kib},
-          {"cpu_copy_per_kib", m.cpu_copy_per_kib}};
+  nlohmann::json j = {{"name", m.name}};
+  for (const auto& [name, member] : iommu::kIommuCostKeys) j[std::string(name)] = m.iommu.*member;
+  for (const auto& [name, member] : kCostModelKeys) j[std::string(name)] = m.*member;
+  return j;
 }
 
 std::string kib(std::uint64_t bytes) {

@@ -85,8 +85,6 @@ void account(const Snapshot& a, const Snapshot& b, const CostModel& cost, Device
   t.exposure_ns += e.exposure_ns;
 }
 
-std::string model_label(const devices::ModelConfig& m) { return devices::describe_model(m); }
-
 // Where the strategy puts a device: behind the IOMMU in a domain of its own, or not.
 dma::DeviceConfig placed(dma::DeviceConfig c, Strategy s, const std::string& iommu_name) {
   if (s == Strategy::ForceBounce) c.force_bounce = true;
@@ -219,7 +217,7 @@ class StrategyRun {
       const devices::ModelConfig& model = sc_.models.at(wc.device);
       DeviceResult r;
       r.device = wc.device;
-      r.model = model_label(model);
+      r.model = devices::describe_model(model);
       dma::Device* dev = platform_.find_device(wc.device);
       devices_.push_back(dev);
       auto w = make_workload(*dev, model, wc, mix_seed(sc_.seed, i));

@@ -5,10 +5,15 @@
 #include "dmakit/sim/scenario.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <array>
 #include <charconv>
+#include <ranges>
 #include <set>
+#include <variant>
+#include <vector>
 
 #include "dmakit/machine/config_yaml.h"
 
@@ -117,10 +122,10 @@ void parse_scenario_section(const YAML::Node& n, Scenario& s) {
       const std::string name = list[i].IsScalar() ? list[i].Scalar() : "";
       const std::optional<Strategy> st = strategy_of(name);
       if (!st) {
-        std::string known;
-        for (const Strategy k : all_strategies())
-          known += fmt::format("{}{}", known.empty() ? "" : ", ", strategy_name(k));
-        throw ConfigError(field, fmt::format("unknown strategy '{}' (one of {})", name, known));
+        throw ConfigError(
+            field,
+            fmt::format("unknown strategy '{}' (one of {})", name,
+                        fmt::join(all_strategies() | std::views::transform(strategy_name), ", ")));
       }
       if (std::ranges::find(s.strategies, *st) != s.strategies.end())
         throw ConfigError(field, fmt::format("strategy '{}' is listed twice", name));
@@ -137,34 +142,25 @@ void parse_cost_model(const YAML::Node& n, CostModel& cost) {
     const std::string name = preset.IsScalar() ? preset.Scalar() : "";
     const CostModel* found = find_cost_preset(name);
     if (found == nullptr) {
-      std::string known;
-      for (const CostModel& m : cost_presets())
-        known += fmt::format("{}{}", known.empty() ? "" : ", ", m.name);
-      throw ConfigError(n.IsScalar() ? field : field + ".preset",
-                        fmt::format("unknown preset '{}' (one of {})", name, known));
+      throw ConfigError(
+          n.IsScalar() ? field : field + ".preset",
+          fmt::format("unknown preset '{}' (one of {})", name,
+                      fmt::join(cost_presets() | std::views::transform(&CostModel::name), ", ")));
     }
     cost = *found;
   }
   if (n.IsScalar()) return;
-  const std::pair<const char*, std::uint64_t*> values[] = {
-      {"iova_alloc", &cost.iommu.iova_alloc},
-      {"pte_write", &cost.iommu.pte_write},
-      {"invalidation", &cost.iommu.invalidation},
-      {"flush", &cost.iommu.flush},
-      {"trap", &cost.iommu.trap},
-      {"iotlb_hit", &cost.iommu.iotlb_hit},
-      {"walk_level", &cost.iommu.walk_level},
-      {"bounce_copy_per_kib", &cost.bounce_copy_per_kib},
-      {"bounce_slot", &cost.bounce_slot},
-      {"cpu_copy_per_kib", &cost.cpu_copy_per_kib},
-      {"cpu_mhz", &cost.cpu_mhz},
-  };
-  reject_unknown_keys(
-      n, field,
-      {"preset", "iova_alloc", "pte_write", "invalidation", "flush", "trap", "iotlb_hit",
-       "walk_level", "bounce_copy_per_kib", "bounce_slot", "cpu_copy_per_kib", "cpu_mhz"});
-  for (const auto& [key, value] : values)
+  std::vector<std::pair<std::string_view, std::uint64_t*>> values;
+  for (const auto& [name, member] : iommu::kIommuCostKeys)
+    values.emplace_back(name, &(cost.iommu.*member));
+  for (const auto& [name, member] : kCostModelKeys) values.emplace_back(name, &(cost.*member));
+  std::vector<std::string_view> known{"preset"};
+  for (const auto& [name, value] : values) known.push_back(name);
+  reject_unknown_keys(n, field, known);
+  for (const auto& [name, value] : values) {
+    const std::string key(name);
     if (n[key]) *value = size_of(n[key], field + "." + key);
+  }
   if (cost.cpu_mhz == 0) throw ConfigError(field + ".cpu_mhz", "expected a positive clock rate");
   if (!preset)
     cost.name = "custom";
@@ -253,11 +249,11 @@ const char* workload_key_for(devices::ModelKind kind) {
   }
 }
 
-const char* workload_key_of(const WorkloadConfig& w) {
-  if (std::holds_alternative<PacketWorkload>(w.spec)) return "packets";
-  if (std::holds_alternative<BlockWorkload>(w.spec)) return "block_io";
-  return "transfers";
-}
+// The section that holds each alternative of WorkloadConfig::spec, in its order.
+constexpr std::array<const char*, 3> kWorkloadKeys = {"packets", "block_io", "transfers"};
+static_assert(std::variant_size_v<decltype(WorkloadConfig::spec)> == kWorkloadKeys.size());
+
+const char* workload_key_of(const WorkloadConfig& w) { return kWorkloadKeys[w.spec.index()]; }
 
 Scenario parse(const YAML::Node& root, const std::string& text) {
   if (!root.IsMap()) throw ConfigError("scenario", "expected a mapping of sections");

@@ -94,7 +94,7 @@ TEST(ScenarioErrors, UnknownNestedKeyNamesFileLineAndPath) {
   std::string text = kSmallScenario;
   text.replace(text.find("batch: 16}"), 10, "batch: 16, burst: 2}");
   const std::string e = error_of(text);
-  // workloads[0] sits on line 22 of the text (it starts with a newline).
+  // workloads[0] sits on line 23 of the text (which starts with a newline).
   EXPECT_NE(e.find("test.yaml:23: workloads[0].packets"), std::string::npos) << e;
   EXPECT_NE(e.find("burst"), std::string::npos) << e;
 }

@@ -5,8 +5,10 @@
 // counters the domains and the IOMMU keep, never slept or spun.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace dmakit::iommu {
 
@@ -25,6 +27,21 @@ struct IommuCosts {
   std::uint64_t iotlb_hit = 3;        ///< device: a translation the IOTLB served
   std::uint64_t walk_level = 250;     ///< device: a table entry a page walk read from memory
 };
+
+/// Each cost's key in configuration and reports, for every parser and printer that names them.
+struct IommuCostKey {
+  std::string_view name;
+  std::uint64_t IommuCosts::*member;
+};
+inline constexpr std::array<IommuCostKey, 7> kIommuCostKeys{{
+    {"iova_alloc", &IommuCosts::iova_alloc},
+    {"pte_write", &IommuCosts::pte_write},
+    {"invalidation", &IommuCosts::invalidation},
+    {"flush", &IommuCosts::flush},
+    {"trap", &IommuCosts::trap},
+    {"iotlb_hit", &IommuCosts::iotlb_hit},
+    {"walk_level", &IommuCosts::walk_level},
+}};
 
 /// Modeled cycles by cause.
 struct IommuCostBreakdown {

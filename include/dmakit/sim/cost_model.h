@@ -5,6 +5,7 @@
 // overridden in a scenario's `cost_model:` section.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -25,6 +26,19 @@ struct CostModel {
   std::uint64_t map_call = 20;              ///< CPU: a map or unmap call's own work (direct path)
   std::uint64_t cpu_mhz = 3000;             ///< converts cycles to modeled time
 };
+
+/// The keys of CostModel's own values in a scenario's `cost_model:` section and in reports; the
+/// IOMMU's are iommu::kIommuCostKeys.
+struct CostModelKey {
+  std::string_view name;
+  std::uint64_t CostModel::*member;
+};
+inline constexpr std::array<CostModelKey, 4> kCostModelKeys{{
+    {"bounce_copy_per_kib", &CostModel::bounce_copy_per_kib},
+    {"bounce_slot", &CostModel::bounce_slot},
+    {"cpu_copy_per_kib", &CostModel::cpu_copy_per_kib},
+    {"cpu_mhz", &CostModel::cpu_mhz},
+}};
 
 /// The presets, in the order `dmakit run --list-presets` shows them.
 [[nodiscard]] std::span<const CostModel> cost_presets();
