@@ -10,8 +10,11 @@
 
 #include <array>
 #include <charconv>
+#include <functional>
 #include <ranges>
 #include <set>
+#include <span>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -25,6 +28,15 @@ using machine::yaml::printable;
 using machine::yaml::reject_unknown_keys;
 using machine::yaml::size_of;
 using machine::yaml::unsigned_of;
+
+// The names of a list of choices, for "one of ..." in messages. (A plain loop: clang 14 cannot
+// instantiate libstdc++ 12's views::transform.)
+template <typename T, typename Name>
+std::vector<std::string_view> names_of(std::span<const T> choices, Name name) {
+  std::vector<std::string_view> names;
+  for (const T& c : choices) names.push_back(std::invoke(name, c));
+  return names;
+}
 
 // One step of a dotted path: a key, and an index when it names a list entry ("devices[2]").
 struct PathStep {
@@ -122,10 +134,9 @@ void parse_scenario_section(const YAML::Node& n, Scenario& s) {
       const std::string name = list[i].IsScalar() ? list[i].Scalar() : "";
       const std::optional<Strategy> st = strategy_of(name);
       if (!st) {
-        throw ConfigError(
-            field,
-            fmt::format("unknown strategy '{}' (one of {})", name,
-                        fmt::join(all_strategies() | std::views::transform(strategy_name), ", ")));
+        throw ConfigError(field,
+                          fmt::format("unknown strategy '{}' (one of {})", name,
+                                      fmt::join(names_of(all_strategies(), strategy_name), ", ")));
       }
       if (std::ranges::find(s.strategies, *st) != s.strategies.end())
         throw ConfigError(field, fmt::format("strategy '{}' is listed twice", name));
@@ -142,10 +153,9 @@ void parse_cost_model(const YAML::Node& n, CostModel& cost) {
     const std::string name = preset.IsScalar() ? preset.Scalar() : "";
     const CostModel* found = find_cost_preset(name);
     if (found == nullptr) {
-      throw ConfigError(
-          n.IsScalar() ? field : field + ".preset",
-          fmt::format("unknown preset '{}' (one of {})", name,
-                      fmt::join(cost_presets() | std::views::transform(&CostModel::name), ", ")));
+      throw ConfigError(n.IsScalar() ? field : field + ".preset",
+                        fmt::format("unknown preset '{}' (one of {})", name,
+                                    fmt::join(names_of(cost_presets(), &CostModel::name), ", ")));
     }
     cost = *found;
   }
