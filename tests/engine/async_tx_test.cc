@@ -108,6 +108,29 @@ TEST(AsyncTx, CopiesAtOrAboveTheThresholdAreOffloaded) {
   EXPECT_EQ(m.engine->channels().front()->stats().bytes, 4096U);
 }
 
+// With polling channels and a CPU to spare, wait() polls as dma_sync_wait does: it still gives up
+// after its timeout with a Timeout status, and still returns the status once the copy completes.
+TEST(AsyncTx, PollingWaitTimesOutThenSeesTheCompletion) {
+  testing::EngineMachine m;
+  EngineConfig config = with_threshold(0);
+  config.channel.wait = WaitMode::Poll;
+  AsyncTx tx(m.start(config));
+  testing::ChannelGate gate;
+  (void)gate.close(*m.engine->channels().front());
+  std::byte* src = m.buffer(4096, 0x64);
+  std::byte* dst = m.buffer(4096);
+  const TxHandle h = tx.copy_async(dst, src, 4096, nullptr, nullptr);
+  const auto before = std::chrono::steady_clock::now();
+  const Status waited = h.wait(std::chrono::milliseconds(20));
+  ASSERT_FALSE(waited.has_value());
+  EXPECT_EQ(waited.error().code, Errc::Timeout);
+  EXPECT_GE(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(20));
+  EXPECT_FALSE(h.is_complete());
+  gate.open = true;
+  ASSERT_TRUE(h.wait().has_value());
+  EXPECT_TRUE(all_bytes(dst, 4096, std::byte{0x64}));
+}
+
 TEST(AsyncTx, CopiesBeyondMaxTransferGoInline) {
   testing::EngineMachine m;
   EngineConfig config = with_threshold(0);

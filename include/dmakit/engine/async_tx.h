@@ -37,8 +37,9 @@ class TxHandle {
   /// True once the operation's callback has returned.
   [[nodiscard]] bool is_complete() const;
   /// Waits until is_complete(), then returns the operation's status; Timeout after `timeout`
-  /// (5 s by default, as dma_sync_wait). Must not be called from a callback of the engine's
-  /// channels for work that needs that channel.
+  /// (5 s by default, as dma_sync_wait). When the channels poll (WaitMode::Poll) and leave a CPU
+  /// spare, it polls to the end as dma_sync_wait does; otherwise it polls briefly, then sleeps.
+  /// Must not be called from a callback of the engine's channels for work that needs that channel.
   [[nodiscard]] Status wait(std::chrono::nanoseconds timeout = kSyncWaitTimeout) const;
   /// The completion record once complete; null before.
   [[nodiscard]] const Completion* result() const;
@@ -135,6 +136,9 @@ class AsyncTx {
 
   DmaEngine& engine_;
   std::atomic<std::uint64_t> threshold_;
+  /// Handles wait by polling, never sleeping: the channels poll (WaitMode::Poll) and leave a CPU
+  /// for the waiter. With no CPU spare, a polling waiter would take one from a worker.
+  const bool poll_waits_;
 
   std::mutex drain_lock_;  ///< the last decrement of in_flight_ and the destructor's wait
   std::condition_variable drained_;
