@@ -47,7 +47,8 @@ Domain::Domain(Iommu& iommu, DomainId id, const DomainConfig& config)
       page_table_(iommu.machine(), iommu.config().page_table),
       iova_(IovaAllocatorConfig{.iova_bits = iommu.config().page_table.iova_bits(),
                                 .caches = config.iova_caches}),
-      shard_count_(std::max(1u, std::thread::hardware_concurrency())) {
+      shard_count_(std::max(1u, std::thread::hardware_concurrency())),
+      thread_shards_(shard_count_) {
   shards_ = std::make_unique<FlushShard[]>(shard_count_);
 }
 
@@ -173,7 +174,7 @@ Status Domain::unmap_dma(IovaAddr iova, std::uint64_t size) {
 }
 
 void Domain::queue(std::uint64_t pfn, std::uint64_t pages) {
-  FlushShard& shard = shards_[this_thread_slot() % shard_count_];
+  FlushShard& shard = shards_[thread_shards_.of_this_thread()];
   const auto push = [&] {
     shard.entries.push_back(
         {pfn, pages, flush_started_.load(std::memory_order_acquire), iommu_.now_ns()});

@@ -217,6 +217,7 @@ IovaAllocator::IovaAllocator(const IovaAllocatorConfig& config)
       dma32_pfn_((std::uint64_t{1} << 32) >> shift_),
       caching_(config.caches),
       shard_count_(shard_count_for(config)),
+      thread_shards_(std::max(1u, shard_count_)),
       trim_interval_(config.depot_trim_interval),
       max32_alloc_size_(dma32_pfn_) {
   static_assert(sizeof(Magazine) == 1024, "a magazine and its count fill 1 KiB, as in iova.c");
@@ -239,7 +240,7 @@ IovaAllocator::IovaAllocator(const IovaAllocatorConfig& config)
 IovaAllocator::~IovaAllocator() = default;
 
 IovaAllocator::CacheShard& IovaAllocator::this_thread_shard() const {
-  return shards_[this_thread_slot() % shard_count_];
+  return shards_[thread_shards_.of_this_thread()];
 }
 
 unsigned IovaAllocator::shard_index(const CacheShard& shard) const {

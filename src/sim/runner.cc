@@ -119,7 +119,8 @@ std::string step_name(const WorkloadConfig& w, const StepResult& r) {
     return fmt::format("{} {} packets", dir, r.ios);
   }
   if (std::holds_alternative<BlockWorkload>(w.spec)) return fmt::format("{} block I/Os", r.ios);
-  return fmt::format("{} transfers", r.ios);
+  if (std::holds_alternative<TransferWorkload>(w.spec)) return fmt::format("{} transfers", r.ios);
+  return fmt::format("{} copies", r.ios);
 }
 
 class StrategyRun {

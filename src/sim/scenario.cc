@@ -29,6 +29,8 @@ using machine::yaml::reject_unknown_keys;
 using machine::yaml::size_of;
 using machine::yaml::unsigned_of;
 
+constexpr std::uint32_t kMaxCopyBytes = 16 * 1024 * 1024;
+
 // The names of a list of choices, for "one of ..." in messages. (A plain loop: clang 14 cannot
 // instantiate libstdc++ 12's views::transform.)
 template <typename T, typename Name>
@@ -205,7 +207,8 @@ PacketDirection direction_of(const YAML::Node& n, const std::string& field) {
 }
 
 WorkloadConfig workload_of(const YAML::Node& n, const std::string& field) {
-  reject_unknown_keys(n, field, {"device", "operations", "packets", "block_io", "transfers"});
+  reject_unknown_keys(n, field,
+                      {"device", "operations", "packets", "block_io", "transfers", "copies"});
   WorkloadConfig w;
   if (!n["device"] || !n["device"].IsScalar())
     throw ConfigError(field + ".device", "every workload names the device it runs on");
@@ -240,8 +243,20 @@ WorkloadConfig workload_of(const YAML::Node& n, const std::string& field) {
     w.spec = load;
     ++kinds;
   }
+  if (const YAML::Node c = n["copies"]) {
+    const std::string f = field + ".copies";
+    reject_unknown_keys(c, f, {"bytes"});
+    CopyWorkload load;
+    if (c["bytes"]) load.bytes = positive32_of(c["bytes"], f + ".bytes");
+    // Each copy fills and compares its buffers on the CPU: keep a run's memory and time bounded.
+    if (load.bytes > kMaxCopyBytes)
+      throw ConfigError(f + ".bytes",
+                        fmt::format("{} bytes is more than the 16 MiB a copy may be", load.bytes));
+    w.spec = load;
+    ++kinds;
+  }
   if (kinds != 1)
-    throw ConfigError(field, "expected exactly one of packets, block_io or transfers");
+    throw ConfigError(field, "expected exactly one of packets, block_io, transfers or copies");
   return w;
 }
 
@@ -254,13 +269,15 @@ const char* workload_key_for(devices::ModelKind kind) {
       return "block_io";
     case devices::ModelKind::Legacy:
       return "transfers";
+    case devices::ModelKind::Engine:
+      return "copies";
     default:
       return nullptr;
   }
 }
 
 // The section that holds each alternative of WorkloadConfig::spec, in its order.
-constexpr std::array<const char*, 3> kWorkloadKeys = {"packets", "block_io", "transfers"};
+constexpr std::array<const char*, 4> kWorkloadKeys = {"packets", "block_io", "transfers", "copies"};
 static_assert(std::variant_size_v<decltype(WorkloadConfig::spec)> == kWorkloadKeys.size());
 
 const char* workload_key_of(const WorkloadConfig& w) { return kWorkloadKeys[w.spec.index()]; }
@@ -291,6 +308,12 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
       throw ConfigError(fmt::format("devices[{}].iommu", i),
                         "the strategies decide where a scenario's devices sit");
   s.models = devices::parse_model_configs(text);
+  // A run's figures must not depend on the host: an engine left to calibrate its inline threshold
+  // on the host gets a fixed one instead.
+  for (auto& [name, model] : s.models)
+    if (auto* engine = std::get_if<devices::CopyEngineConfig>(&model.settings);
+        engine && !engine->engine.inline_threshold)
+      engine->engine.inline_threshold = kScenarioEngineThreshold;
 
   const YAML::Node list = root["workloads"];
   if (!list || !list.IsSequence() || list.size() == 0)
@@ -305,9 +328,9 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
                         fmt::format("'{}' is not a device with a model", w.device));
     const char* wanted = workload_key_for(model->second.kind());
     if (wanted == nullptr || std::string_view(wanted) != workload_key_of(w))
-      throw ConfigError(
-          field, fmt::format("a {} model takes {}", devices::model_kind_name(model->second.kind()),
-                             wanted == nullptr ? "no workload yet" : wanted));
+      throw ConfigError(field, fmt::format("'{}' has a model of kind {}, which takes {}", w.device,
+                                           devices::model_kind_name(model->second.kind()),
+                                           wanted == nullptr ? "no workload yet" : wanted));
     if (!loaded.insert(w.device).second)
       throw ConfigError(field + ".device", fmt::format("'{}' already has a workload", w.device));
     s.workloads.push_back(std::move(w));

@@ -66,7 +66,7 @@ TEST(Runner, AnotherSeedGivesOtherPackets) {
 }
 
 TEST(Runner, StrictInvalidationCostsMoreThanDeferred) {
-  for (const char* device : {"nic64", "nic32", "odd31", "disk"}) {
+  for (const char* device : {"nic64", "nic32", "odd31", "disk", "dma0"}) {
     SCOPED_TRACE(device);
     const DeviceResult& strict = result(small_run(), Strategy::IommuStrict, device);
     const DeviceResult& lazy = result(small_run(), Strategy::IommuLazy, device);
@@ -101,7 +101,7 @@ TEST(Runner, PassthroughHasNoIotlbMissesAndNoIommuCpuCost) {
 }
 
 TEST(Runner, ForceBounceBouncesEveryByte) {
-  for (const char* device : {"nic64", "nic32", "odd31", "disk"}) {
+  for (const char* device : {"nic64", "nic32", "odd31", "disk", "dma0"}) {
     SCOPED_TRACE(device);
     const DeviceResult& d = result(small_run(), Strategy::ForceBounce, device);
     EXPECT_GE(d.events.bytes_bounced, d.bytes);
@@ -112,6 +112,28 @@ TEST(Runner, ForceBounceBouncesEveryByte) {
   EXPECT_EQ(result(small_run(), Strategy::Bounce, "disk").events.bytes_bounced, 0u);
   EXPECT_GT(result(small_run(), Strategy::Bounce, "nic32").events.bytes_bounced, 0u);
   EXPECT_GT(result(small_run(), Strategy::Bounce, "odd31").events.bytes_bounced, 0u);
+  EXPECT_GT(result(small_run(), Strategy::Bounce, "dma0").events.bytes_bounced, 0u);
+}
+
+TEST(Runner, EngineCopiesAboveItsThresholdAreOffloadedAndBelowItInline) {
+  // 16 KiB copies: above the 8 KiB threshold a scenario's engine gets, so a channel moves them.
+  for (const StrategyResult& s : small_run().strategies) {
+    const DeviceResult& d = result(small_run(), s.strategy, "dma0");
+    SCOPED_TRACE(strategy_name(s.strategy));
+    EXPECT_EQ(d.cpu.copy, 0u);
+    EXPECT_EQ(d.bytes, d.ios * 16 * 1024);
+    EXPECT_GT(d.dev.transfer, 0u);
+  }
+  Scenario small =
+      parse_scenario(override_key(kSmallScenario, "t", "workloads[4].copies.bytes", "4KiB"), "t");
+  small.strategies = {Strategy::IommuStrict};
+  const RunResult run = run_scenario(small, {});
+  const DeviceResult& d = result(run, Strategy::IommuStrict, "dma0");
+  EXPECT_EQ(d.errors, 0u);
+  EXPECT_GT(d.ios, 0u);
+  EXPECT_GT(d.cpu.copy, 0u);
+  EXPECT_EQ(d.events.iova_allocations, 0u) << "an inline copy maps nothing for the engine";
+  EXPECT_EQ(d.dev.transfer, 0u);
 }
 
 TEST(Runner, OnlyGuestDomainsTrap) {
@@ -196,7 +218,7 @@ TEST(Report, TableJsonAndCsvCarryEveryStrategyAndDevice) {
             result(run, Strategy::IommuStrict, "disk").cpu.total());
   const std::string csv = format_csv(run);
   const std::size_t lines = static_cast<std::size_t>(std::ranges::count(csv, '\n'));
-  EXPECT_EQ(lines, 1 + all_strategies().size() * 4);
+  EXPECT_EQ(lines, 1 + all_strategies().size() * 5);  // a row per strategy and device
   EXPECT_EQ(csv.rfind("strategy,device,model,", 0), 0u) << csv.substr(0, 80);
 }
 

@@ -28,15 +28,20 @@ TEST(Scenario, ReadsEverySection) {
   EXPECT_EQ(s.seed, 7u);
   EXPECT_EQ(s.operations, 96u);
   EXPECT_EQ(s.machine.ram_size, 8ull << 30);
-  ASSERT_EQ(s.devices.size(), 4u);
+  ASSERT_EQ(s.devices.size(), 5u);
   EXPECT_EQ(std::get<devices::NicSettings>(s.models.at("nic32").settings).nic.format,
             devices::DescriptorFormat::Bits32);
-  ASSERT_EQ(s.workloads.size(), 4u);
+  ASSERT_EQ(s.workloads.size(), 5u);
   const auto& packets = std::get<PacketWorkload>(s.workloads[1].spec);
   ASSERT_EQ(packets.sizes.sizes.size(), 1u);
   EXPECT_EQ(packets.sizes.sizes[0].first, 1500u);
   EXPECT_EQ(std::get<BlockWorkload>(s.workloads[3].spec).queue_depth, 4u);
   EXPECT_EQ(std::get<TransferWorkload>(s.workloads[2].spec).bytes, 8192u);
+  EXPECT_EQ(std::get<CopyWorkload>(s.workloads[4].spec).bytes, 16384u);
+  // The engine's threshold, left to calibration, is fixed so that runs do not depend on the host.
+  EXPECT_EQ(
+      std::get<devices::CopyEngineConfig>(s.models.at("dma0").settings).engine.inline_threshold,
+      kScenarioEngineThreshold);
   // Unnamed: every strategy, the vtd preset, its costs on the IOMMU.
   EXPECT_EQ(s.strategies.size(), all_strategies().size());
   EXPECT_EQ(s.cost.name, "vtd");
@@ -45,7 +50,7 @@ TEST(Scenario, ReadsEverySection) {
 
 TEST(Scenario, TheBuiltInDefaultParses) {
   const Scenario s = parse_scenario(std::string(default_scenario_yaml()), "<default>");
-  EXPECT_EQ(s.workloads.size(), 4u);
+  EXPECT_EQ(s.workloads.size(), 5u);
   EXPECT_GT(s.machine.ram_size, 4ull << 30);  // the seeds' question needs RAM above 4 GiB
 }
 
@@ -94,8 +99,8 @@ TEST(ScenarioErrors, UnknownNestedKeyNamesFileLineAndPath) {
   std::string text = kSmallScenario;
   text.replace(text.find("batch: 16}"), 10, "batch: 16, burst: 2}");
   const std::string e = error_of(text);
-  // workloads[0] sits on line 23 of the text (which starts with a newline).
-  EXPECT_NE(e.find("test.yaml:23: workloads[0].packets"), std::string::npos) << e;
+  // workloads[0] sits on line 26 of the text (which starts with a newline).
+  EXPECT_NE(e.find("test.yaml:26: workloads[0].packets"), std::string::npos) << e;
   EXPECT_NE(e.find("burst"), std::string::npos) << e;
 }
 
@@ -130,6 +135,19 @@ TEST(ScenarioErrors, WorkloadMustNameADeviceWithAModelOfItsKind) {
   EXPECT_NE(error_of(override_key(kSmallScenario, "t", "workloads[2].device", "disk"))
                 .find("takes block_io"),
             std::string::npos);
+  EXPECT_NE(error_of(override_key(kSmallScenario, "t", "workloads[4].device", "nic64"))
+                .find("'nic64' has a model of kind nic, which takes packets"),
+            std::string::npos);
+  EXPECT_NE(error_of(override_key(kSmallScenario, "t", "workloads[3].device", "dma0"))
+                .find("'dma0' has a model of kind engine, which takes copies"),
+            std::string::npos);
+}
+
+TEST(ScenarioErrors, CopiesOfMoreThan16MiBAreRefused) {
+  const std::string e =
+      error_of(override_key(kSmallScenario, "t", "workloads[4].copies.bytes", "32MiB"));
+  EXPECT_NE(e.find("workloads[4].copies.bytes"), std::string::npos) << e;
+  EXPECT_NE(e.find("more than the 16 MiB"), std::string::npos) << e;
 }
 
 TEST(ScenarioErrors, EachDeviceHasOneWorkloadAndOneKind) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// A scenario small enough for unit tests: the default scenario's four devices on an 8 GiB machine
+// A scenario small enough for unit tests: the default scenario's five devices on an 8 GiB machine
 // (RAM above 4 GiB), with few operations.
 #pragma once
 
@@ -23,6 +23,9 @@ devices:
   - name: disk
     dma_mask: 64
     model: {kind: storage}
+  - name: dma0
+    dma_mask: 32
+    model: {kind: engine, channels: 1}
 workloads:
   - device: nic64
     packets: {sizes: imix, direction: both, batch: 16}
@@ -32,4 +35,6 @@ workloads:
     transfers: {bytes: 8KiB}
   - device: disk
     block_io: {io_bytes: 16KiB, read_percent: 50, queue_depth: 4}
+  - device: dma0
+    copies: {bytes: 16KiB}
 )";

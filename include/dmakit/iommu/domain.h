@@ -15,6 +15,7 @@
 #include "dmakit/core/addr.h"
 #include "dmakit/core/result.h"
 #include "dmakit/core/stats.h"
+#include "dmakit/core/thread_shards.h"
 #include "dmakit/iommu/io_page_table.h"
 #include "dmakit/iommu/iotlb.h"
 #include "dmakit/iommu/iova_allocator.h"
@@ -157,6 +158,7 @@ class Domain {
 
   std::unique_ptr<FlushShard[]> shards_;
   unsigned shard_count_;
+  ThreadShards thread_shards_;
   std::atomic<std::uint64_t> flush_started_{0};
   std::atomic<std::uint64_t> flush_finished_{0};
   std::atomic<std::uint64_t> deadline_ns_{0};  ///< 0: nothing queued

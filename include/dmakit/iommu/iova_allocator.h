@@ -15,6 +15,7 @@
 #include "dmakit/core/addr.h"
 #include "dmakit/core/result.h"
 #include "dmakit/core/stats.h"
+#include "dmakit/core/thread_shards.h"
 
 namespace dmakit::iommu {
 
@@ -239,6 +240,7 @@ class IovaAllocator {
   const std::uint64_t dma32_pfn_;
   const bool caching_;
   const unsigned shard_count_;  ///< 0 without caches
+  mutable ThreadShards thread_shards_;
   const std::chrono::steady_clock::duration trim_interval_;
 
   mutable std::mutex tree_lock_;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Workloads: the I/O a scenario puts through each device model and its driver (sim layer; seed
 // 000's "various peripherals"): packet streams for a NIC, block I/O for a storage controller, bulk
-// transfers for a legacy device. A workload moves real, checked bytes; the runner prices what the
-// platform counted while it did.
+// transfers for a legacy device, offloaded copies for a copy engine (seed 002). A workload moves
+// real, checked bytes; the runner prices what the platform counted while it did.
 #pragma once
 
 #include <cstdint>
@@ -49,15 +49,25 @@ struct TransferWorkload {
   std::uint32_t bytes = 4096;
 };
 
+/// Copies offloaded to a copy engine (seed 002): each I/O fills a source buffer with fresh data,
+/// copies `bytes` of it to a destination through an EngineCopier, waits, and compares.
+struct CopyWorkload {
+  std::uint32_t bytes = 64 * 1024;
+};
+
+/// The inline threshold a scenario's engine gets when its configuration leaves it to calibration
+/// (parse_scenario), so that which copies go inline does not depend on the host.
+inline constexpr std::uint64_t kScenarioEngineThreshold = 8 * 1024;
+
 struct WorkloadConfig {
   std::string device;            ///< a device of the scenario with a model
   std::uint64_t operations = 0;  ///< I/Os to run; 0: the scenario's default
-  std::variant<PacketWorkload, BlockWorkload, TransferWorkload> spec;
+  std::variant<PacketWorkload, BlockWorkload, TransferWorkload, CopyWorkload> spec;
 };
 
 /// What one step did.
 struct StepResult {
-  std::uint64_t ios = 0;             ///< packets, block I/Os or transfers completed
+  std::uint64_t ios = 0;             ///< packets, block I/Os, transfers or copies completed
   std::uint64_t bytes = 0;           ///< payload bytes they moved
   std::uint64_t cpu_copy_bytes = 0;  ///< bytes the driver copied with the CPU
   std::uint64_t errors = 0;          ///< I/Os that failed (fault, checksum, refused mapping)
