@@ -309,12 +309,9 @@ class EngineCopies final : public Workload {
   StepResult step() override {
     StepResult r;
     fill_random(rng_, src_.span());
-    const devices::EngineCopierStats before = copier_.stats();
+    const std::uint64_t inline_before = copier_.stats().inline_bytes;
     const Status copied = copier_.copy(dst_.span().data(), src_.span().data(), load_.bytes);
-    const devices::EngineCopierStats after = copier_.stats();
-    // The copy's handle completes inside the channel's callback, a moment before the channel
-    // counts the descriptor: wait for the count, so that each step's counters are its own.
-    if (const Status s = await_descriptors(after.offloaded - before.offloaded); !s) {
+    if (const Status s = await_idle_channels(); !s) {
       r.fail(1, s.error().to_string());
       return r;
     }
@@ -328,23 +325,28 @@ class EngineCopies final : public Workload {
     }
     ++r.ios;
     r.bytes += load_.bytes;
-    r.cpu_copy_bytes += after.inline_bytes - before.inline_bytes;
+    r.cpu_copy_bytes += copier_.stats().inline_bytes - inline_before;
     return r;
   }
 
   [[nodiscard]] const devices::DeviceModel& model() const override { return engine_; }
 
  private:
-  Status await_descriptors(std::uint64_t expected) {
+  // A copy's handle completes inside the channel's callback, a moment before the channel counts
+  // the descriptor: wait until every channel has counted all it was given, then take the counts,
+  // so that each step's counters are its own.
+  Status await_idle_channels() {
     const auto deadline = std::chrono::steady_clock::now() + engine::kSyncWaitTimeout;
-    for (std::uint64_t seen = engine_.service(); seen < expected; seen += engine_.service()) {
-      if (std::chrono::steady_clock::now() >= deadline)
-        return fail(
-            Errc::Timeout, "{}: {} of {} descriptors counted after {} s",
-            engine_.engine().config().name, seen, expected,
-            std::chrono::duration_cast<std::chrono::seconds>(engine::kSyncWaitTimeout).count());
-      std::this_thread::yield();
+    for (const auto& channel : engine_.engine().channels()) {
+      while (channel->queue_depth() != 0) {
+        if (std::chrono::steady_clock::now() >= deadline)
+          return fail(
+              Errc::Timeout, "{}: a descriptor still uncounted after {} s", channel->name(),
+              std::chrono::duration_cast<std::chrono::seconds>(engine::kSyncWaitTimeout).count());
+        std::this_thread::yield();
+      }
     }
+    (void)engine_.service();
     return {};
   }
 

@@ -116,7 +116,8 @@ class Channel {
 
   /// Descriptors submitted and not yet completed.
   [[nodiscard]] std::uint64_t queue_depth() const {
-    return submitted_.load(std::memory_order_relaxed) - completed_.load(std::memory_order_relaxed);
+    // Acquire: a caller that sees a descriptor counted as completed sees all it did.
+    return submitted_.load(std::memory_order_relaxed) - completed_.load(std::memory_order_acquire);
   }
   [[nodiscard]] ChannelStats stats() const;
 
