@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The scenario parser refuses bad input with a ScenarioError and nothing else. The cases named
 // "Fuzz..." are inputs scripts/fuzz.sh found that once did otherwise (tests/fuzz/scenario_fuzz.cc).
+#include "dmakit/sim/scenario.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "dmakit/sim/scenario.h"
 
 namespace dmakit::sim {
 namespace {
