@@ -4,7 +4,7 @@
 // Linux's flush queue: per-thread queues of unmapped IOVAs tagged with the flush count at queueing;
 // an IOVA goes back to the allocator only once a flush that began after it was queued has ended,
 // so until then its stale IOTLB entries may still be used (the exposure the model counts) but the
-// IOVA is never handed to another mapping.
+// IOVA is never handed to another mapping. Page-table pages an unmap detached wait beside it.
 #include "dmakit/iommu/domain.h"
 
 #include <fmt/format.h>
@@ -105,8 +105,9 @@ Result<std::uint64_t> Domain::unmap(IovaAddr iova, std::uint64_t size) {
   for (auto it = first; it != last; ++it) {
     // Unmanaged domains invalidate at once, whatever the policy: their owner may remap the IOVA
     // the moment the call returns.
-    if (Result<std::uint64_t> r = page_table_.unmap(IovaAddr(it->first), it->second); r)
-      removed += *r;
+    // Tables the unmap detached are freed at the end of the iteration, after the invalidation.
+    const Result<Unmapped> r = page_table_.unmap(IovaAddr(it->first), it->second);
+    if (r) removed += r->bytes;
     iommu_.iotlb().invalidate(id_, IovaAddr(it->first), it->second);
     invalidations_.add();
   }
@@ -155,17 +156,18 @@ Status Domain::unmap_dma(IovaAddr iova, std::uint64_t size) {
                 iova.value(), size);
   const std::uint64_t pfn = iova_.pfn_of(iova);
   const std::uint64_t pages = size / granule();
-  if (Result<std::uint64_t> r = page_table_.unmap(iova, size); !r)
-    return std::unexpected(r.error());
+  Result<Unmapped> r = page_table_.unmap(iova, size);
+  if (!r) return std::unexpected(r.error());
   unmaps_.add();
   trap();
   switch (config_.policy) {
     case InvalidationPolicy::Strict:
       iommu_.iotlb().invalidate(id_, iova, size);
       invalidations_.add();
+      r->tables = {};  // the IOTLB no longer walks them
       return iova_.free(pfn, pages);
     case InvalidationPolicy::Deferred:
-      queue(pfn, pages);
+      queue(pfn, pages, std::move(r->tables));
       return {};
     case InvalidationPolicy::None:
       return iova_.free(pfn, pages);
@@ -173,11 +175,11 @@ Status Domain::unmap_dma(IovaAddr iova, std::uint64_t size) {
   return {};
 }
 
-void Domain::queue(std::uint64_t pfn, std::uint64_t pages) {
+void Domain::queue(std::uint64_t pfn, std::uint64_t pages, DetachedTables tables) {
   FlushShard& shard = shards_[thread_shards_.of_this_thread()];
   const auto push = [&] {
-    shard.entries.push_back(
-        {pfn, pages, flush_started_.load(std::memory_order_acquire), iommu_.now_ns()});
+    shard.entries.push_back({pfn, pages, flush_started_.load(std::memory_order_acquire),
+                             iommu_.now_ns(), std::move(tables)});
     queued_.add();
     // Arm the timer only when it is not: a compare-exchange on every unmap would bounce the line.
     std::uint64_t unarmed = 0;
@@ -209,7 +211,7 @@ std::size_t Domain::reap_locked(FlushShard& shard) {
     (void)iova_.free(e.front().pfn, e.front().pages);
     exposure_ns_.add(now - e.front().queued_ns);
     reaped_.add();
-    e.pop_front();
+    e.pop_front();  // and its detached tables with it
   }
   return e.size();
 }

@@ -7,7 +7,9 @@
 // is bits [12 + 9l, 21 + 9l). map() checks the whole range first (read only), so a refused map
 // changes nothing; it then sets leaves one by one, each with a compare-exchange from 0, so a
 // concurrent map of the same IOVA cannot be overwritten, and clears what it set if a step fails.
-// unmap() likewise checks for a large leaf straddling either end before clearing anything.
+// unmap() likewise checks for a large leaf straddling either end before clearing anything. A table
+// whose whole span an unmap covers cannot be in use by a concurrent map (their ranges are
+// disjoint), so it is unlinked and handed back whole; the tables on the path to it stay.
 #include "dmakit/iommu/io_page_table.h"
 
 #include <algorithm>
@@ -62,6 +64,11 @@ IoPageTable::IoPageTable(machine::Machine& machine, const PageTableFormat& forma
 IoPageTable::~IoPageTable() {
   const std::uint64_t root = Entry(root_).load(std::memory_order_acquire);
   if (root != 0) free_table(root, format_.levels - 1);
+}
+
+void DetachedTables::release() {
+  for (const auto& [entry, level] : tables_) owner_->free_table(entry, level);
+  tables_.clear();
 }
 
 void IoPageTable::free_table(std::uint64_t table_entry, unsigned level) {
@@ -214,7 +221,7 @@ Status IoPageTable::map(IovaAddr iova, PhysAddr phys, std::uint64_t size, Perm p
     const Result<std::uint64_t> step =
         map_leaf(start + done, phys.value() + done, size - done, bits);
     if (!step) {
-      clear_leaves(start, start + done);
+      (void)clear_range(start, start + done, nullptr);  // tables it added stay
       return std::unexpected(step.error());
     }
     done += *step;
@@ -223,23 +230,57 @@ Status IoPageTable::map(IovaAddr iova, PhysAddr phys, std::uint64_t size, Perm p
   return {};
 }
 
-std::uint64_t IoPageTable::clear_leaves(std::uint64_t start, std::uint64_t end) {
+std::uint64_t IoPageTable::clear_range(std::uint64_t table, unsigned level, std::uint64_t start,
+                                       std::uint64_t end, DetachedTables* detached) {
+  std::uint64_t* entries = entries_of(table);
+  const std::uint64_t span = leaf_size(level);
   std::uint64_t bytes = 0;
-  for_each_leaf(start, end, [this, &bytes](std::uint64_t& slot, unsigned level, std::uint64_t) {
-    if ((Entry(slot).exchange(0, std::memory_order_acq_rel) & pte::kPresent) != 0) {
-      entries_written_.add();
-      bytes += leaf_size(level);
+  for (std::uint64_t base = align_down(start, span); base < end; base += span) {
+    std::uint64_t& slot = entries[index_of(base, level)];
+    const std::uint64_t e = Entry(slot).load(std::memory_order_acquire);
+    if ((e & pte::kPresent) == 0) continue;
+    const bool covered = base >= start && base + span <= end;
+    if (!is_leaf(e) && !(covered && detached != nullptr)) {
+      bytes +=
+          clear_range(e, level - 1, std::max(start, base), std::min(end, base + span), detached);
+      continue;
     }
-    return true;
-  });
+    const std::uint64_t taken = Entry(slot).exchange(0, std::memory_order_acq_rel);
+    if ((taken & pte::kPresent) == 0) continue;  // an overlapping unmap was first
+    entries_written_.add();
+    if (is_leaf(taken)) {
+      bytes += span;
+      continue;
+    }
+    // The leaves below go with their tables, uncleared: only the count of what they mapped.
+    for_each_leaf(taken, level - 1, base, base + span,
+                  [&bytes](std::uint64_t&, unsigned leaf_level, std::uint64_t) {
+                    bytes += leaf_size(leaf_level);
+                    return true;
+                  });
+    if (detached->owner_ == nullptr) detached->owner_ = this;
+    detached->tables_.emplace_back(taken, level - 1);
+  }
   return bytes;
 }
 
-Result<std::uint64_t> IoPageTable::unmap(IovaAddr iova, std::uint64_t size) {
+std::uint64_t IoPageTable::clear_range(std::uint64_t start, std::uint64_t end,
+                                       DetachedTables* detached) {
+  const std::uint64_t root = Entry(root_).load(std::memory_order_acquire);
+  return root == 0 ? 0 : clear_range(root, format_.levels - 1, start, end, detached);
+}
+
+Result<Unmapped> IoPageTable::unmap(IovaAddr iova, std::uint64_t size) {
   if (Status ok = check_range(iova.value(), size); !ok) return std::unexpected(ok.error());
   const std::uint64_t start = iova.value();
   const std::uint64_t end = start + size;
-  if (size == kPageSize) return unmap_page(start);
+  Unmapped out;
+  if (size == kPageSize) {
+    const Result<std::uint64_t> bytes = unmap_page(start);
+    if (!bytes) return std::unexpected(bytes.error());
+    out.bytes = *bytes;
+    return out;
+  }
   std::optional<std::pair<std::uint64_t, std::uint64_t>> split;  // leaf IOVA and size
   for_each_leaf(start, end, [&](std::uint64_t&, unsigned level, std::uint64_t base) {
     if (base >= start && base + leaf_size(level) <= end) return true;
@@ -250,9 +291,9 @@ Result<std::uint64_t> IoPageTable::unmap(IovaAddr iova, std::uint64_t size) {
     return fail(Errc::InvalidArgument,
                 "unmapping [{:#x}, {:#x}) would split the {} leaf at IOVA {:#x}", start, end,
                 format_size(split->second), split->first);
-  const std::uint64_t bytes = clear_leaves(start, end);
-  bytes_unmapped_.add(bytes);
-  return bytes;
+  out.bytes = clear_range(start, end, &out.tables);
+  bytes_unmapped_.add(out.bytes);
+  return out;
 }
 
 Result<std::uint64_t> IoPageTable::unmap_page(std::uint64_t iova) {

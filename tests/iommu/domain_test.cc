@@ -120,6 +120,39 @@ TEST_F(DomainTest, AFullFlushQueueFlushesSynchronously) {
   EXPECT_EQ(d.stats().queued_now, 1u);
 }
 
+// A 2 MiB mapping whose physical start is not 2 MiB aligned takes a whole table of 4 KiB leaves;
+// its unmap detaches that table, which goes back only once the IOTLB can no longer walk it.
+TEST_F(DomainTest, StrictUnmapFreesCoveredPageTablesAfterItsInvalidation) {
+  Domain& d = domain(DomainKind::Dma, InvalidationPolicy::Strict);
+  const IovaAddr iova = map_one(d, PhysAddr(0x10'1000), 2 * kMiB, Perm::ReadWrite).value();
+  ASSERT_EQ(iova.value() % (2 * kMiB), 0u);
+  ASSERT_EQ(d.translate(iova)->page_size, kPageSize);
+  const std::uint64_t tables = d.stats().page_table.tables;
+  ASSERT_TRUE(d.unmap_dma(iova, 2 * kMiB));
+  EXPECT_EQ(d.stats().page_table.tables, tables - 1);
+  EXPECT_EQ(d.stats().invalidations, 1u);
+}
+
+TEST_F(DomainTest, DeferredUnmapKeepsCoveredPageTablesUntilTheFlush) {
+  Domain& d = domain(DomainKind::Dma, InvalidationPolicy::Deferred);
+  const IovaAddr iova = map_one(d, PhysAddr(0x10'1000), 2 * kMiB, Perm::ReadWrite).value();
+  const std::uint64_t tables = d.stats().page_table.tables;
+  ASSERT_TRUE(d.unmap_dma(iova, 2 * kMiB));
+  EXPECT_FALSE(d.translate(iova));
+  EXPECT_EQ(d.stats().page_table.tables, tables);  // queued with the IOVA
+  d.flush();
+  EXPECT_EQ(d.stats().page_table.tables, tables - 1);
+  EXPECT_EQ(d.stats().queued_now, 0u);
+}
+
+TEST_F(DomainTest, ExplicitUnmapFreesCoveredPageTables) {
+  Domain& d = domain(DomainKind::Unmanaged);
+  ASSERT_TRUE(d.map(IovaAddr(4 * kMiB), PhysAddr(0x10'1000), 2 * kMiB, Perm::Read));
+  const std::uint64_t tables = d.stats().page_table.tables;
+  EXPECT_EQ(d.unmap(IovaAddr(4 * kMiB), 2 * kMiB).value(), 2 * kMiB);
+  EXPECT_EQ(d.stats().page_table.tables, tables - 1);
+}
+
 TEST_F(DomainTest, GuestDomainsTrapOncePerCall) {
   Domain& d = domain(DomainKind::Dma, InvalidationPolicy::Strict, /*guest=*/true);
   std::vector<IovaAddr> maps;

@@ -139,11 +139,11 @@ TEST_F(IoPageTableTest, MapInsideALargeLeafIsRefused) {
 TEST_F(IoPageTableTest, UnmapRemovesWholeLeavesAndReturnsTheirBytes) {
   IoPageTable table(machine_);
   ASSERT_TRUE(table.map(IovaAddr(0x10000), PhysAddr(0x40000), 0x3000, Perm::ReadWrite));
-  EXPECT_EQ(table.unmap(IovaAddr(0x11000), 0x1000).value(), 0x1000u);
+  EXPECT_EQ(table.unmap(IovaAddr(0x11000), 0x1000).value().bytes, 0x1000u);
   EXPECT_FALSE(table.translate(IovaAddr(0x11000)));
   EXPECT_TRUE(table.translate(IovaAddr(0x12000)));
-  EXPECT_EQ(table.unmap(IovaAddr(0x10000), 0x3000).value(), 0x2000u);
-  EXPECT_EQ(table.unmap(IovaAddr(0x10000), 0x3000).value(), 0u);
+  EXPECT_EQ(table.unmap(IovaAddr(0x10000), 0x3000).value().bytes, 0x2000u);
+  EXPECT_EQ(table.unmap(IovaAddr(0x10000), 0x3000).value().bytes, 0u);
   EXPECT_FALSE(table.translate(IovaAddr(0x10000)));
   EXPECT_EQ(table.stats().mapped_bytes, 0u);
 }
@@ -151,14 +151,14 @@ TEST_F(IoPageTableTest, UnmapRemovesWholeLeavesAndReturnsTheirBytes) {
 TEST_F(IoPageTableTest, UnmapThatWouldSplitALargeLeafIsRefusedWithNothingChanged) {
   IoPageTable table(machine_);
   ASSERT_TRUE(table.map(IovaAddr(k2M), PhysAddr(k2M), k2M, Perm::Read));
-  const Result<std::uint64_t> part = table.unmap(IovaAddr(k2M + kPageSize), kPageSize);
+  const Result<Unmapped> part = table.unmap(IovaAddr(k2M + kPageSize), kPageSize);
   ASSERT_FALSE(part);
   EXPECT_EQ(part.error().code, Errc::InvalidArgument);
   // A range reaching past the leaf's start splits it too.
   EXPECT_FALSE(table.unmap(IovaAddr(k2M - kPageSize), 2 * kPageSize));
   EXPECT_EQ(table.translate(IovaAddr(k2M + kPageSize))->page_size, k2M);
   EXPECT_EQ(table.stats().mapped_bytes, k2M);
-  EXPECT_EQ(table.unmap(IovaAddr(0), 2 * k2M).value(), k2M);
+  EXPECT_EQ(table.unmap(IovaAddr(0), 2 * k2M).value().bytes, k2M);
 }
 
 TEST_F(IoPageTableTest, EachLeafKeepsItsOwnPermissions) {
@@ -212,17 +212,58 @@ TEST_F(IoPageTableTest, TablesAreZeroedMachinePagesCountedAndFreedOnDestruction)
     EXPECT_EQ(first & pte::kLeaf, 0u);
     EXPECT_TRUE(machine_.phys_to_virt(PhysAddr(first & pte::kAddrMask)));
 
-    // Tables stay after an unmap empties them.
-    EXPECT_EQ(table.unmap(IovaAddr(0), 2 * kGiB).value(), 2 * kPageSize);
+    // Tables an unmap only empties stay linked.
+    EXPECT_EQ(table.unmap(IovaAddr(0x1000), 0x2000).value().bytes, kPageSize);
     EXPECT_EQ(table.stats().tables, 6u);
   }
   EXPECT_EQ(free_pages(), before);
 }
 
+TEST_F(IoPageTableTest, UnmapDetachesTheTablesItsRangeCoversAndFreesThemWhenLetGo) {
+  const std::uint64_t before = free_pages();
+  IoPageTable table(machine_);
+  // 4 KiB leaves filling one leaf table, plus one page in the next 2 MiB: two leaf tables.
+  for (std::uint64_t off = 0; off < k2M; off += kPageSize)
+    ASSERT_TRUE(table.map(IovaAddr(k2M + off), PhysAddr(0x100000 + off % (16 * kPageSize)),
+                          kPageSize, Perm::ReadWrite));
+  ASSERT_TRUE(table.map(IovaAddr(2 * k2M), PhysAddr(0x100000), kPageSize, Perm::Read));
+  ASSERT_EQ(table.stats().tables, 5u);
+  const std::uint64_t written = table.stats().entries_written;
+  {
+    Result<Unmapped> r = table.unmap(IovaAddr(k2M), k2M + kPageSize);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->bytes, k2M + kPageSize);
+    // The covered leaf table goes with one entry write instead of 512; the other is only emptied.
+    EXPECT_EQ(r->tables.subtrees(), 1u);
+    EXPECT_EQ(table.stats().entries_written - written, 2u);
+    EXPECT_FALSE(table.translate(IovaAddr(k2M)));
+    EXPECT_FALSE(table.translate(IovaAddr(2 * k2M)));
+    EXPECT_EQ(table.stats().mapped_bytes, 0u);
+    // Detached but not yet freed: an IOMMU may still be walking it.
+    EXPECT_EQ(table.stats().tables, 5u);
+    EXPECT_EQ(free_pages(), before - 5);
+  }
+  EXPECT_EQ(table.stats().tables, 4u);
+  EXPECT_EQ(free_pages(), before - 4);
+  // The range maps again, with a 2 MiB leaf where the detached table was.
+  ASSERT_TRUE(table.map(IovaAddr(k2M), PhysAddr(k2M), k2M, Perm::Read));
+  EXPECT_EQ(table.translate(IovaAddr(k2M))->page_size, k2M);
+}
+
+TEST_F(IoPageTableTest, UnmappingEverythingLeavesOnlyTheTopTable) {
+  IoPageTable table(machine_);
+  ASSERT_TRUE(table.map(IovaAddr(0x1000), PhysAddr(0x7000), kPageSize, Perm::ReadWrite));
+  ASSERT_TRUE(table.map(IovaAddr(kGiB), PhysAddr(0x8000), kPageSize, Perm::Read));
+  ASSERT_TRUE(table.map(IovaAddr(std::uint64_t{1} << 40), PhysAddr(k2M), k2M, Perm::Read));
+  EXPECT_EQ(table.unmap(IovaAddr(0), table.iova_limit()).value().bytes, k2M + 2 * kPageSize);
+  EXPECT_EQ(table.stats().tables, 1u);
+  EXPECT_TRUE(table.root_table());
+}
+
 TEST_F(IoPageTableTest, EmptyTableLeftByAnUnmapTakesSmallerLeavesInsteadOfALargeOne) {
   IoPageTable table(machine_);
   ASSERT_TRUE(table.map(IovaAddr(k2M), PhysAddr(k2M), kPageSize, Perm::Read));
-  ASSERT_EQ(table.unmap(IovaAddr(k2M), kPageSize).value(), kPageSize);
+  ASSERT_EQ(table.unmap(IovaAddr(k2M), kPageSize).value().bytes, kPageSize);
   const std::uint64_t tables = table.stats().tables;
   ASSERT_TRUE(table.map(IovaAddr(k2M), PhysAddr(4 * k2M), k2M, Perm::Read));
   EXPECT_EQ(table.translate(IovaAddr(k2M))->page_size, kPageSize);

@@ -131,6 +131,7 @@ class Domain {
     std::uint64_t pages;
     std::uint64_t flush_count;  ///< flushes begun when queued: freeable once one more has ended
     std::uint64_t queued_ns;
+    DetachedTables tables;  ///< freed with the entry, after its flush
   };
   struct alignas(64) FlushShard {
     std::mutex lock;
@@ -141,7 +142,7 @@ class Domain {
   void trap() {
     if (config_.guest) traps_.add();
   }
-  void queue(std::uint64_t pfn, std::uint64_t pages);
+  void queue(std::uint64_t pfn, std::uint64_t pages, DetachedTables tables);
   /// One domain-wide IOTLB flush, which makes every IOVA queued before it freeable.
   void flush_iotlb();
   /// Frees the shard's entries whose flush has completed; returns how many are left.

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "dmakit/core/addr.h"
 #include "dmakit/core/result.h"
@@ -60,9 +62,48 @@ struct Translation {
 struct IoPageTableStats {
   std::uint64_t entries_written = 0;   ///< entries stored: tables linked, leaves set and cleared
   std::uint64_t tables_allocated = 0;  ///< table pages ever taken from the page allocator
-  std::uint64_t tables = 0;            ///< table pages held now
+  std::uint64_t tables = 0;            ///< table pages held now, detached ones until freed
   std::uint64_t table_bytes = 0;       ///< simulated RAM held by tables now
   std::uint64_t mapped_bytes = 0;      ///< bytes mapped now
+};
+
+class IoPageTable;
+
+/// Tables an unmap() took out of the tree because its range covered everything they translate.
+/// They are not freed at once: an IOMMU may still be walking them until its IOTLB (and walk
+/// caches) have been invalidated, so the caller keeps them until then, and the tables go back to
+/// the page allocator when this is destroyed (Linux's freelist, which a lazy domain's flush queue
+/// carries next to the IOVA; reference section 6.4). The page table must outlive it.
+class DetachedTables {
+ public:
+  DetachedTables() = default;
+  DetachedTables(DetachedTables&& other) noexcept
+      : owner_(std::exchange(other.owner_, nullptr)), tables_(std::move(other.tables_)) {}
+  DetachedTables& operator=(DetachedTables&& other) noexcept {
+    if (this != &other) {
+      release();
+      owner_ = std::exchange(other.owner_, nullptr);
+      tables_ = std::move(other.tables_);
+    }
+    return *this;
+  }
+  ~DetachedTables() { release(); }
+
+  /// Subtrees held: each is one detached table with whatever tables hang below it.
+  [[nodiscard]] std::size_t subtrees() const { return tables_.size(); }
+
+ private:
+  friend class IoPageTable;
+  void release();
+
+  IoPageTable* owner_ = nullptr;
+  std::vector<std::pair<std::uint64_t, unsigned>> tables_;  ///< (entry that linked it, its level)
+};
+
+/// What an unmap() removed: the bytes its leaves mapped, and the tables it detached.
+struct Unmapped {
+  std::uint64_t bytes = 0;
+  DetachedTables tables;
 };
 
 /// An I/O page table: translations from IOVA to physical address with permissions, held in tables
@@ -71,10 +112,11 @@ struct IoPageTableStats {
 /// those physical pages (a device model walking the table, as IOMMU hardware does).
 ///
 /// map() uses the largest allowed leaf whose alignment (IOVA and physical address alike) and the
-/// remaining size allow. Tables are kept until the page table is destroyed, even when an unmap
-/// leaves them empty: a table freed under a concurrent walker would need deferred reclamation (the
-/// freelist Linux flushes with the IOTLB). A later map whose large leaf would replace such an empty
-/// table maps that part with the next smaller leaf instead.
+/// remaining size allow. An unmap() whose range covers all that a table translates unlinks the
+/// table with one entry write (its leaves are not cleared one by one, as Intel's VT-d driver does
+/// not) and hands it to the caller as DetachedTables, to free after the IOTLB flush. A table an
+/// unmap only empties stays linked, as in Linux; a later map whose large leaf would replace such
+/// an empty table maps that part with the next smaller leaf instead.
 ///
 /// Thread-safe for concurrent map() and unmap() of disjoint ranges and concurrent translate():
 /// entries are read and written with std::atomic_ref and a new table is linked in with a
@@ -103,10 +145,11 @@ class IoPageTable {
   [[nodiscard]] Status map(IovaAddr iova, PhysAddr phys, std::uint64_t size, Perm perm);
 
   /// Removes every leaf inside [iova, iova + size) and returns the bytes they mapped (less than
-  /// `size` where parts were not mapped). Errors: InvalidArgument, with nothing changed, for an
-  /// unaligned or out-of-range argument or when the range would split a large leaf. Invalidating
-  /// IOTLBs is the caller's business.
-  [[nodiscard]] Result<std::uint64_t> unmap(IovaAddr iova, std::uint64_t size);
+  /// `size` where parts were not mapped), with the tables the range wholly covered, detached.
+  /// Errors: InvalidArgument, with nothing changed, for an unaligned or out-of-range argument or
+  /// when the range would split a large leaf. Invalidating IOTLBs is the caller's business, and
+  /// so is keeping the detached tables until it is done.
+  [[nodiscard]] Result<Unmapped> unmap(IovaAddr iova, std::uint64_t size);
 
   /// What `iova` translates to, or nothing when no leaf maps it.
   [[nodiscard]] std::optional<Translation> translate(IovaAddr iova) const;
@@ -138,9 +181,13 @@ class IoPageTable {
                                                std::uint64_t remaining, std::uint64_t leaf_bits);
   /// unmap() of one 4 KiB page, in one walk.
   [[nodiscard]] Result<std::uint64_t> unmap_page(std::uint64_t iova);
-  /// Clears every leaf inside [start, end); returns the bytes they mapped.
-  std::uint64_t clear_leaves(std::uint64_t start, std::uint64_t end);
+  /// Clears every leaf inside [start, end) below the table at `level`, and returns the bytes they
+  /// mapped. With `detached`, a table whose whole span is inside is unlinked into it instead.
+  std::uint64_t clear_range(std::uint64_t table, unsigned level, std::uint64_t start,
+                            std::uint64_t end, DetachedTables* detached);
+  std::uint64_t clear_range(std::uint64_t start, std::uint64_t end, DetachedTables* detached);
   [[nodiscard]] std::uint64_t* entries_of(std::uint64_t table_entry) const;
+  friend class DetachedTables;
   void free_table(std::uint64_t table_entry, unsigned level);
   [[nodiscard]] Status check_range(std::uint64_t iova, std::uint64_t size) const;
 
