@@ -12,6 +12,16 @@
 namespace dmakit::iommu {
 namespace {
 
+// Runs worker(0) and worker(1) at once and returns the table's counters after both.
+template <class Worker>
+IoPageTableStats run_pair(const IoPageTable& table, const Worker& worker) {
+  std::thread a(worker, std::uint64_t{0});
+  std::thread b(worker, std::uint64_t{1});
+  a.join();
+  b.join();
+  return table.stats();
+}
+
 TEST(IoPageTableConcurrency, DisjointMapsShareTablesAndTranslateTheirOwnPages) {
   machine::Machine m(testing::plain_machine_config(64 * kMiB));
   IoPageTable table(m);
@@ -32,12 +42,7 @@ TEST(IoPageTableConcurrency, DisjointMapsShareTablesAndTranslateTheirOwnPages) {
         ASSERT_EQ(table.unmap(IovaAddr(kGiB + n * kPageSize), kPageSize).value().bytes, kPageSize);
     }
   };
-  std::thread a(worker, 0);
-  std::thread b(worker, 1);
-  a.join();
-  b.join();
-
-  const IoPageTableStats s = table.stats();
+  const IoPageTableStats s = run_pair(table, worker);
   EXPECT_EQ(s.mapped_bytes, 0u);
   EXPECT_EQ(s.tables, 3u + kPages / 512);  // no table was linked twice
   EXPECT_EQ(s.tables_allocated, s.tables);
@@ -70,12 +75,7 @@ TEST(IoPageTableConcurrency, DetachingWholeTablesLeavesTheOtherThreadsMappingsAl
       }
     }
   };
-  std::thread a(worker, 0);
-  std::thread b(worker, 1);
-  a.join();
-  b.join();
-
-  const IoPageTableStats s = table.stats();
+  const IoPageTableStats s = run_pair(table, worker);
   EXPECT_EQ(s.mapped_bytes, 0u);
   EXPECT_EQ(s.tables, 3u);  // the path down to the level-1 table; every leaf table went back
   EXPECT_EQ(s.tables_allocated, 3u + 2 * 4 * kSpans);
