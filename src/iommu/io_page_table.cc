@@ -281,16 +281,16 @@ Result<Unmapped> IoPageTable::unmap(IovaAddr iova, std::uint64_t size) {
     out.bytes = *bytes;
     return out;
   }
-  std::optional<std::pair<std::uint64_t, std::uint64_t>> split;  // leaf IOVA and size
-  for_each_leaf(start, end, [&](std::uint64_t&, unsigned level, std::uint64_t base) {
-    if (base >= start && base + leaf_size(level) <= end) return true;
-    split = {base, leaf_size(level)};
-    return false;
-  });
-  if (split)
-    return fail(Errc::InvalidArgument,
-                "unmapping [{:#x}, {:#x}) would split the {} leaf at IOVA {:#x}", start, end,
-                format_size(split->second), split->first);
+  // Only a leaf holding either end can reach outside the range: two walks, not one per leaf.
+  for (const std::uint64_t at : {start, end - kPageSize}) {
+    const std::optional<Translation> t = translate(IovaAddr(at));
+    if (!t) continue;
+    const std::uint64_t leaf = align_down(at, t->page_size);
+    if (leaf < start || leaf + t->page_size > end)
+      return fail(Errc::InvalidArgument,
+                  "unmapping [{:#x}, {:#x}) would split the {} leaf at IOVA {:#x}", start, end,
+                  format_size(t->page_size), leaf);
+  }
   out.bytes = clear_range(start, end, &out.tables);
   bytes_unmapped_.add(out.bytes);
   return out;
