@@ -41,9 +41,16 @@ Output run_stdout(const std::string& args) {
   return execute(std::string(DMAKIT_BINARY) + " " + args + " 2>/dev/null");
 }
 
+// A path for `name` in the temporary directory, prefixed with the running test's name: ctest runs
+// each test in its own process, two at a time, and a file another test is rewriting reads empty.
+std::string temp_path(const std::string& name) {
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  return ::testing::TempDir() + "/" + test->test_suite_name() + "." + test->name() + "." + name;
+}
+
 // A scenario that runs in a fraction of a second: a 32-bit NIC and a disk, 64 I/Os each.
 std::string tiny_scenario() {
-  const std::string path = ::testing::TempDir() + "/tiny_scenario.yaml";
+  const std::string path = temp_path("tiny_scenario.yaml");
   std::ofstream(path) << R"(scenario: {name: tiny, operations: 64}
 machine: {ram: 8GiB}
 devices:
@@ -58,7 +65,7 @@ workloads:
 
 // A fresh, empty folder under the test's temporary directory.
 std::string fresh_dir(const std::string& name) {
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / name;
+  const std::filesystem::path dir = temp_path(name);
   std::filesystem::remove_all(dir);
   return dir.string();
 }
@@ -257,14 +264,14 @@ TEST(DmakitLayout, NamesEachDevicesModelWithItsMainSettings) {
 }
 
 TEST(DmakitLayout, BadModelConfigNamesTheField) {
-  const std::string path = ::testing::TempDir() + "/bad_model.yaml";
+  const std::string path = temp_path("bad_model.yaml");
   std::ofstream(path)
       << "machine: {}\ndevices:\n  - {name: a, model: {kind: nic, descriptors: 48}}\n";
   const Output out = run("layout --config " + path);
   EXPECT_EQ(out.exit_code, 2);
   EXPECT_NE(out.text.find("devices[0].model.descriptors: '48' is not 32 or 64"), std::string::npos)
       << out.text;
-  const std::string twice = ::testing::TempDir() + "/engine_twice.yaml";
+  const std::string twice = temp_path("engine_twice.yaml");
   std::ofstream(twice) << "machine: {}\ndevices:\n  - {name: e, model: {kind: engine}}\n"
                           "engines:\n  - {name: dma0, device: e}\n";
   const Output both = run("layout --config " + twice);
@@ -273,7 +280,7 @@ TEST(DmakitLayout, BadModelConfigNamesTheField) {
 }
 
 TEST(DmakitLayout, BadDeviceConfigNamesTheDeviceAndField) {
-  const std::string path = ::testing::TempDir() + "/bad_devices.yaml";
+  const std::string path = temp_path("bad_devices.yaml");
   std::ofstream(path) << "machine: {}\ndevices:\n  - {name: a, parent: nobody}\n";
   const Output out = run("layout --config " + path);
   EXPECT_EQ(out.exit_code, 2);
@@ -311,7 +318,7 @@ TEST(DmakitLayout, ShowsWhetherTheMisuseCheckerIsOn) {
 }
 
 TEST(DmakitLayout, MachineWithoutAPoolShowsZoneDma) {
-  const std::string path = ::testing::TempDir() + "/classic.yaml";
+  const std::string path = temp_path("classic.yaml");
   std::ofstream(path)
       << "machine:\n  mask_pool: {size: 0}\n  swiotlb: {size: 0}\n  zones: {dma: 16MiB}\n";
   const Output out = run("layout --json --config " + path);
@@ -329,7 +336,7 @@ TEST(DmakitLayout, TextNamesEveryZone) {
 }
 
 TEST(DmakitLayout, ReadsAConfigFile) {
-  const std::string path = ::testing::TempDir() + "/two_nodes.yaml";
+  const std::string path = temp_path("two_nodes.yaml");
   std::ofstream(path) << "machine:\n  ram: 16GiB\n  nodes: 2\n";
   const Output out = run("layout --json --config " + path);
   ASSERT_EQ(out.exit_code, 0) << out.text;
@@ -339,7 +346,7 @@ TEST(DmakitLayout, ReadsAConfigFile) {
 }
 
 TEST(DmakitLayout, BadConfigExitsWithTheFieldNamed) {
-  const std::string path = ::testing::TempDir() + "/bad.yaml";
+  const std::string path = temp_path("bad.yaml");
   std::ofstream(path) << "machine:\n  ram: 8GiB\n  zones: {dma: 16MiB}\n";
   const Output out = run("layout --config " + path);
   EXPECT_EQ(out.exit_code, 2);
@@ -427,7 +434,7 @@ TEST(DmakitLayout, ListsIommusTheirDomainsAndDevices) {
 }
 
 TEST(DmakitLayout, AnUnknownIommuCostIsAConfigError) {
-  const std::string path = ::testing::TempDir() + "/bad_iommu_cost.yaml";
+  const std::string path = temp_path("bad_iommu_cost.yaml");
   std::ofstream(path) << "machine: {}\niommus:\n  - {name: u, costs: {walk: 9}}\n";
   const Output out = run("layout --config " + path);
   EXPECT_EQ(out.exit_code, 2);
@@ -435,7 +442,7 @@ TEST(DmakitLayout, AnUnknownIommuCostIsAConfigError) {
 }
 
 TEST(DmakitLayout, AnUnknownIommuIsAConfigError) {
-  const std::string path = ::testing::TempDir() + "/bad_iommu.yaml";
+  const std::string path = temp_path("bad_iommu.yaml");
   std::ofstream(path) << "machine: {}\ndevices:\n  - {name: d, iommu: {name: nosuch}}\n";
   const Output out = run("layout --config " + path);
   EXPECT_EQ(out.exit_code, 2);
@@ -466,7 +473,7 @@ TEST(DmakitLayout, ListsEnginesWithTheirChannels) {
 }
 
 TEST(DmakitLayout, AnEngineOnAnUnknownDeviceIsAConfigError) {
-  const std::string path = ::testing::TempDir() + "/bad_engine.yaml";
+  const std::string path = temp_path("bad_engine.yaml");
   std::ofstream(path) << "machine: {}\nengines:\n  - {name: e, device: nosuch}\n";
   const Output out = run("layout --config " + path);
   EXPECT_EQ(out.exit_code, 2);
@@ -575,7 +582,7 @@ TEST(DmakitBenchMapKernel, TransferTimeIsSpentBetweenMapAndUnmapNotInTheLatencie
 }
 
 TEST(DmakitBenchMapKernel, BuffersComeFromTheNodeAsked) {
-  const std::string path = ::testing::TempDir() + "/two_node_map.yaml";
+  const std::string path = temp_path("two_node_map.yaml");
   std::ofstream(path) << "machine:\n  ram: 16GiB\n  nodes: 2\n";
   const Output out = run("bench map -s 1 -n 1 -t 2 --config " + path);
   ASSERT_EQ(out.exit_code, 0) << out.text;
@@ -630,7 +637,7 @@ TEST(DmakitBench, UnknownSuiteIsAnError) {
 
 // A scenario of a few I/Os per device, written where the test can name it.
 std::string scenario_file() {
-  const std::string path = ::testing::TempDir() + "/run_scenario.yaml";
+  const std::string path = temp_path("run_scenario.yaml");
   std::ofstream(path) << R"(scenario: {name: tiny, seed: 3, operations: 32}
 machine: {ram: 8GiB}
 devices:
@@ -675,7 +682,7 @@ TEST(DmakitRun, JsonIsVersionedAndCsvHasARowPerStrategyAndDevice) {
 }
 
 TEST(DmakitRun, SetOverridesAKeyAndTraceWritesATimeline) {
-  const std::string trace = ::testing::TempDir() + "/run_trace.json";
+  const std::string trace = temp_path("run_trace.json");
   const Output out = run_stdout("run " + scenario_file() +
                                 " --json --set scenario.seed=9 --set 'scenario.strategies=[guest]'"
                                 " --trace " +
@@ -691,7 +698,7 @@ TEST(DmakitRun, SetOverridesAKeyAndTraceWritesATimeline) {
 }
 
 TEST(DmakitRun, BadScenarioNamesFileLineAndKeyWithExit2AndNoOutput) {
-  const std::string path = ::testing::TempDir() + "/bad_scenario.yaml";
+  const std::string path = temp_path("bad_scenario.yaml");
   std::ofstream(path) << "machine: {ram: 8GiB}\nworkloads:\n  - device: x\n    packts: {}\n";
   const Output out = run_stdout("run " + path);
   EXPECT_EQ(out.exit_code, 2);
