@@ -30,10 +30,7 @@ LocalMemoryController::LocalMemoryController(dma::Device& dev, const LocalMemory
 
 std::byte* LocalMemoryController::local(DmaAddr at, std::uint64_t size) const {
   const dma::DeclaredMemory* mem = device().declared_memory();
-  if (mem == nullptr || at < mem->device_addr() || at - mem->device_addr() > mem->size() ||
-      size > mem->size() - (at - mem->device_addr()))
-    return nullptr;
-  return mem->region().backing + (at - mem->device_addr());
+  return mem == nullptr ? nullptr : mem->local_bytes(at, size);
 }
 
 std::size_t LocalMemoryController::service() {

@@ -27,9 +27,12 @@ Result<DmaAddr> bounce_map_phys(const Device& dev, PhysAddr phys, std::uint64_t 
   if (!bounce) return std::unexpected(bounce.error());
   dev.note_bounced();
   const DmaAddr dma = dev.phys_to_dma(*bounce);
-  // The pool was searched for slots the device reaches; check it as Linux's swiotlb_map() does.
-  DMAKIT_CHECK(dma_capable(dev, dma, size), "{}: bounce slot {:#x} beyond the device's reach",
-               dev.name(), dma.value());
+  // The pool was searched for slots under the device's limit, but not around its declared window;
+  // check the slot as Linux's swiotlb_map() does.
+  if (!dma_capable(dev, dma, size)) [[unlikely]] {
+    (void)tlb.unmap(*bounce, size, dir, /*skip_copy=*/true);
+    return out_of_reach(dev, dma, size);
+  }
   return dma;
 }
 

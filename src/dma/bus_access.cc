@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "dmakit/core/mask.h"
+#include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/mapping_observer.h"
 #include "dmakit/iommu/iommu.h"
@@ -31,6 +32,16 @@ Status translate_into(const Device& dev, DmaAddr dma, std::uint64_t size, Access
     return fail(Errc::Fault,
                 "{}: {} of bus [{:#x}, +{:#x}) beyond the address lines it drives ({:#x})",
                 dev.name(), what, dma.value(), size, dev.streaming_limit());
+  if (dev.in_local_window(dma, size)) [[unlikely]] {
+    // The device's own memory (seed 001's device_addr): reached on the device, never over the bus
+    // or through the IOMMU.
+    std::byte* local = declared_memory_for(dev)->local_bytes(dma, size);
+    if (local == nullptr)
+      return fail(Errc::Fault, "{}: {} of bus [{:#x}, +{:#x}) straddles its declared memory's edge",
+                  dev.name(), what, dma.value(), size);
+    append(out, local, size);
+    return {};
+  }
   if (iommu::Domain* domain = dev.domain()) {
     const iommu::Perm needed = write ? iommu::Perm::Write : iommu::Perm::Read;
     for (std::uint64_t done = 0; done < size;) {

@@ -40,6 +40,12 @@ Result<std::byte*> direct_alloc_coherent(Device& dev, std::uint64_t size, DmaAdd
     cpu = m.page_address(*page);
   }
   *handle = dev.phys_to_dma(*m.virt_to_phys(cpu));
+  if (dev.in_local_window(*handle, size)) [[unlikely]] {
+    (void)direct_free_coherent(dev, size, cpu, *handle);
+    return fail(Errc::AboveMask,
+                "{}: coherent memory at bus {:#x} lies in the window of its declared memory",
+                dev.name(), handle->value());
+  }
   return cpu;
 }
 

@@ -6,8 +6,14 @@
 #include <cstring>
 
 #include "dmakit/dma/device.h"
+#include "dmakit/iommu/domain.h"
 
 namespace dmakit::dma {
+
+Status reserve_window(iommu::Domain* domain, DmaAddr device_addr, std::uint64_t size) {
+  if (domain == nullptr || domain->config().kind != iommu::DomainKind::Dma) return {};
+  return domain->reserve(IovaAddr(device_addr.value()), size);
+}
 
 DeclaredMemory::DeclaredMemory(machine::DeviceMemoryRegion region, DmaAddr device_addr,
                                unsigned flags)
@@ -18,6 +24,13 @@ DeclaredMemory::DeclaredMemory(machine::DeviceMemoryRegion region, DmaAddr devic
 
 std::byte* DeclaredMemory::cpu_base() const {
   return (flags_ & kMemoryIo) != 0 ? region_.io_window : region_.backing;
+}
+
+std::byte* DeclaredMemory::local_bytes(DmaAddr dma, std::uint64_t size) const {
+  if (dma < device_addr_ || dma - device_addr_ > this->size() ||
+      size > this->size() - (dma - device_addr_))
+    return nullptr;
+  return region_.backing + (dma - device_addr_);
 }
 
 bool DeclaredMemory::contains(const void* cpu) const {
@@ -104,8 +117,13 @@ Status declare_coherent_memory(Device& dev, PhysAddr bus_addr, DmaAddr device_ad
   if (((flags & kMemoryMap) != 0) == ((flags & kMemoryIo) != 0))
     return fail(Errc::InvalidArgument, "{}: flags {:#x} need exactly one of MAP and IO", dev.name(),
                 flags);
+  if (device_addr.value() + size < device_addr.value())
+    return fail(Errc::InvalidArgument, "{}: declared window [{:#x}, +{:#x}) wraps", dev.name(),
+                device_addr.value(), size);
   if (dev.declared_memory() != nullptr)
     return fail(Errc::Busy, "{}: a device declares one region", dev.name());
+  if (Status kept = reserve_window(dev.domain(), device_addr, size); !kept)
+    return fail(Errc::Busy, "{}: {}", dev.name(), kept.error().message);
   Result<machine::DeviceMemoryRegion> region =
       dev.machine().device_memory().add(dev.name(), {bus_addr, bus_addr + size});
   if (!region) return std::unexpected(region.error());

@@ -34,7 +34,9 @@ void Device::update_may_bounce() {
   const auto ram = memory_.ram();
   const bool below_view =
       bus_offset_ < 0 && ram.front().start.value() < static_cast<std::uint64_t>(-bus_offset_);
-  const bool limited = below_view || phys_to_dma(ram.back().end - 1).value() > streaming_limit();
+  const DmaAddr ram_start = phys_to_dma(ram.front().start);
+  const bool limited = below_view || phys_to_dma(ram.back().end - 1).value() > streaming_limit() ||
+                       in_local_window(ram_start, phys_to_dma(ram.back().end) - ram_start);
   may_bounce_ = swiotlb_ != nullptr && (force_bounce_ || limited);
 }
 
@@ -72,6 +74,11 @@ Device::~Device() {
 
 void Device::attach(iommu::Domain* domain) {
   domain_ = domain;
+  if (const DeclaredMemory* mem = declared_.get()) {
+    const Status kept = reserve_window(domain, mem->device_addr(), mem->size());
+    DMAKIT_CHECK(kept.has_value(), "{}: its declared memory's window cannot be kept from IOVAs: {}",
+                 name_, kept.error().message);
+  }
   const bool translated = domain != nullptr && domain->config().kind != iommu::DomainKind::Identity;
   if (translated)
     ops_ = &IommuOps::instance();
@@ -105,6 +112,12 @@ void Device::update_observer() {
 
 void Device::set_declared_memory(std::unique_ptr<DeclaredMemory> memory) {
   declared_ = std::move(memory);
+  update_may_bounce();
+}
+
+bool Device::meets_declared_window(DmaAddr dma, std::uint64_t size) const {
+  const DeclaredMemory* mem = declared_memory_for(*this);
+  return mem != nullptr && mem->meets_window(dma, size);
 }
 
 bool Device::dma_supported(std::uint64_t mask) const {

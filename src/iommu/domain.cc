@@ -142,6 +142,14 @@ Result<IovaAddr> Domain::map_dma(std::span<const PhysChunk> chunks,
   return base;
 }
 
+Status Domain::reserve(IovaAddr iova, std::uint64_t size) {
+  const std::uint64_t first = iova_.pfn_of(iova);
+  const std::uint64_t end =
+      std::min(iova_.pfn_of(IovaAddr(iova.value() + size - 1)) + 1, iova_.end_pfn());
+  if (size == 0 || first >= end) return {};  // nothing of it lies in the IOVA space
+  return iova_.reserve(first, end);
+}
+
 std::optional<std::uint64_t> Domain::dma_range_at(IovaAddr iova) const {
   if (iova.value() % granule() != 0) return std::nullopt;
   const std::optional<std::uint64_t> pages = iova_.allocated_pages(iova_.pfn_of(iova));

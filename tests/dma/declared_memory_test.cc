@@ -6,8 +6,11 @@
 #include <cstring>
 #include <vector>
 
+#include "dmakit/dma/bus_access.h"
 #include "dmakit/dma/coherent.h"
 #include "dmakit/dma/device.h"
+#include "dmakit/dma/mapping.h"
+#include "testing/platform_kinds.h"
 
 namespace dmakit::dma {
 namespace {
@@ -145,6 +148,80 @@ TEST_F(DeclaredMemoryTest, ReleaseWaitsForTheLastAllocationButNotForReservations
   EXPECT_FALSE(machine_.device_memory().find(kBar));
   EXPECT_TRUE(declare_coherent_memory(dev_, kBar, kDeviceView, kRegion, kMemoryMap));
 }
+
+// Seed 001: the device addresses its declared memory at device_addr. On every platform kind its
+// own accesses there reach that memory, not the RAM or IOVA the same bus address would name.
+class DeclaredMemoryOnPlatformTest
+    : public ::testing::TestWithParam<dmakit::testing::PlatformKind> {
+ protected:
+  DeclaredMemoryOnPlatformTest() : under_(GetParam()), dev_(under_.add_device("ctl0")) {}
+  dmakit::testing::PlatformUnderTest under_;
+  Device& dev_;
+};
+
+TEST_P(DeclaredMemoryOnPlatformTest, DeviceReachesItsDeclaredMemoryByItsDeviceAddress) {
+  // 16 MiB is RAM (the mask pool) in bus terms, and an IOVA in a domain.
+  constexpr DmaAddr kView(16 * kMiB);
+  ASSERT_TRUE(declare_coherent_memory(dev_, kBar, kView, kRegion, kMemoryMap));
+  const std::vector<std::byte> ram_before(
+      under_.machine().memory().direct_map(PhysAddr(kView.value())),
+      under_.machine().memory().direct_map(PhysAddr(kView.value())) + kPageSize);
+  DmaAddr handle{};
+  std::byte* cpu = alloc_coherent(dev_, kPageSize, &handle).value();
+  ASSERT_EQ(handle, kView);
+
+  const std::vector<std::byte> pattern(kPageSize, std::byte{0x5a});
+  ASSERT_TRUE(device_write(dev_, handle, pattern));
+  EXPECT_EQ(std::memcmp(cpu, pattern.data(), kPageSize), 0);
+  std::memset(cpu, 0x3c, kPageSize);
+  std::vector<std::byte> seen(kPageSize);
+  ASSERT_TRUE(device_read(dev_, handle, seen));
+  EXPECT_EQ(seen, std::vector<std::byte>(kPageSize, std::byte{0x3c}));
+  EXPECT_EQ(std::memcmp(under_.machine().memory().direct_map(PhysAddr(kView.value())),
+                        ram_before.data(), kPageSize),
+            0);
+  // An access that runs off the window's end is refused whole.
+  EXPECT_EQ(device_read(dev_, kView + kRegion - 8, std::span(seen).first(16)).error().code,
+            Errc::Fault);
+  EXPECT_TRUE(free_coherent(dev_, kPageSize, cpu, handle));
+}
+
+TEST_P(DeclaredMemoryOnPlatformTest, StreamingMappingsNeverLandInTheDeclaredWindow) {
+  // The window covers the top of the 32-bit space, where IOVAs are handed out first, and the
+  // bus address of the first test buffer, where the direct path would put it.
+  const bool translated =
+      dev_.domain() != nullptr && dev_.domain()->config().kind != iommu::DomainKind::Identity;
+  // Untranslated, a 64-bit device would map the buffers in place, were it not for the window.
+  if (!translated) {
+    ASSERT_TRUE(dev_.set_dma_mask(dma_bit_mask(64)));
+  }
+  std::byte* first = under_.buffer(kPageSize, std::byte{0x77});
+  const DmaAddr buffer_bus = dev_.phys_to_dma(*under_.machine().virt_to_phys(first));
+  const DmaAddr view = translated ? DmaAddr(4 * kGiB - 256 * kPageSize) : buffer_bus;
+  const std::uint64_t window = translated ? 256 * kPageSize : kRegion;
+  ASSERT_TRUE(declare_coherent_memory(dev_, kBar, view, window, kMemoryMap));
+
+  std::vector<std::byte*> buffers{first};
+  for (int i = 0; i < 300; ++i) buffers.push_back(under_.buffer(kPageSize, std::byte{0x77}));
+  for (std::byte* cpu : buffers) {
+    const Result<DmaAddr> dma = map_single(dev_, cpu, kPageSize, Direction::ToDevice);
+    if (!dma) {
+      // Only a platform with neither an IOMMU nor bounce buffers has no other way.
+      EXPECT_EQ(under_.kind(), dmakit::testing::PlatformKind::DirectLowRam) << dma.error().message;
+      continue;
+    }
+    EXPECT_FALSE(dma->value() < view.value() + window && view.value() < dma->value() + kPageSize)
+        << std::hex << dma->value();
+    std::vector<std::byte> seen(kPageSize);
+    ASSERT_TRUE(device_read(dev_, *dma, seen));
+    EXPECT_EQ(seen, std::vector<std::byte>(kPageSize, std::byte{0x77}));
+    ASSERT_TRUE(unmap_single(dev_, *dma, kPageSize, Direction::ToDevice));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, DeclaredMemoryOnPlatformTest,
+                         ::testing::ValuesIn(dmakit::testing::kDataPathKinds),
+                         dmakit::testing::PlatformKindName{});
 
 }  // namespace
 }  // namespace dmakit::dma

@@ -10,6 +10,10 @@
 #include "dmakit/core/result.h"
 #include "dmakit/machine/device_memory.h"
 
+namespace dmakit::iommu {
+class Domain;
+}
+
 namespace dmakit::dma {
 
 class Device;
@@ -34,6 +38,13 @@ class DeclaredMemory {
   [[nodiscard]] const machine::DeviceMemoryRegion& region() const { return region_; }
   [[nodiscard]] DmaAddr device_addr() const { return device_addr_; }
   [[nodiscard]] std::uint64_t size() const { return region_.range.size(); }
+  /// Whether [dma, dma + size) meets the window the device addresses the region by.
+  [[nodiscard]] bool meets_window(DmaAddr dma, std::uint64_t size) const {
+    return dma.value() < device_addr_.value() + this->size() &&
+           device_addr_.value() < dma.value() + size;
+  }
+  /// The region's bytes behind [dma, dma + size), wholly inside the window; null otherwise.
+  [[nodiscard]] std::byte* local_bytes(DmaAddr dma, std::uint64_t size) const;
 
   /// `size` bytes, zeroed; *handle gets the device's address. NoMemory when no block is free.
   [[nodiscard]] Result<std::byte*> alloc(std::uint64_t size, DmaAddr* handle);
@@ -60,9 +71,14 @@ class DeclaredMemory {
 };
 
 /// Declares `size` bytes of device memory at machine physical address `bus_addr`, addressed by the
-/// device at `device_addr`; the region gets real bytes. Errors: InvalidArgument (size 0 or not page
-/// aligned, neither or both of kMemoryMap/kMemoryIo), Busy (the device already has a region),
-/// BadAddress (the range overlaps RAM or another device's memory).
+/// device at `device_addr`; the region gets real bytes. The device reaches the region at
+/// `device_addr` without the bus (dma/bus_access.h), so no streaming mapping of the device may be
+/// placed in that window: the direct path bounces or refuses a buffer whose bus address falls
+/// there, and a DMA domain the device is in has the window reserved for good (as Linux reserves an
+/// IOMMU's reserved regions). Errors: InvalidArgument (size 0 or not page aligned, a window that
+/// wraps, neither or both of kMemoryMap/kMemoryIo), Busy (the device already has a region, or its
+/// domain has IOVAs live in the window), BadAddress (the range overlaps RAM or another device's
+/// memory).
 [[nodiscard]] Status declare_coherent_memory(Device& dev, PhysAddr bus_addr, DmaAddr device_addr,
                                              std::uint64_t size, unsigned flags);
 /// Gives the region back to the machine. Busy, with nothing released, while allocations from it
@@ -71,6 +87,9 @@ class DeclaredMemory {
 /// See DeclaredMemory::mark_occupied. InvalidArgument when the device has no region.
 [[nodiscard]] Result<std::byte*> mark_declared_memory_occupied(Device& dev, DmaAddr device_addr,
                                                                std::uint64_t size);
+/// Reserves a declared window [device_addr, device_addr + size) in `domain` when it is a DMA
+/// domain; nothing for no domain or another kind. Busy when IOVAs are live there.
+[[nodiscard]] Status reserve_window(iommu::Domain* domain, DmaAddr device_addr, std::uint64_t size);
 /// The region a device's coherent allocations use: its own, or the nearest ancestor's declared with
 /// kMemoryIncludesChildren; null for none.
 [[nodiscard]] DeclaredMemory* declared_memory_for(const Device& dev);

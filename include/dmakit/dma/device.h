@@ -112,7 +112,8 @@ class Device {
   /// Puts the device behind an IOMMU, in `domain` (null: no IOMMU). A DMA or unmanaged domain gives
   /// it the IOMMU's DMA ops; an identity domain leaves it on the direct path (passthrough, seed
   /// 000: some devices do better on their own). Every access the device makes goes through the
-  /// domain's translation from then on (dma/bus_access.h).
+  /// domain's translation from then on (dma/bus_access.h). A device with declared memory has the
+  /// window reserved in a DMA domain; its IOVAs there must be free (attach before declaring).
   void attach(iommu::Domain* domain);
   [[nodiscard]] iommu::Domain* domain() const { return domain_; }
 
@@ -137,6 +138,14 @@ class Device {
   /// Coherent memory on the device itself (declare_coherent_memory), or null.
   [[nodiscard]] DeclaredMemory* declared_memory() const { return declared_.get(); }
   void set_declared_memory(std::unique_ptr<DeclaredMemory> memory);
+  /// Whether [dma, dma + size) meets the window where the device addresses declared memory (its
+  /// own, or an ancestor's that includes children; seed 001's device_addr). Its accesses there stay
+  /// on the device, so nothing of RAM can be reached, or mapped, at those bus addresses.
+  [[nodiscard]] bool in_local_window(DmaAddr dma, std::uint64_t size) const {
+    if (declared_ == nullptr && parent_ == nullptr) [[likely]]
+      return false;
+    return meets_declared_window(dma, size);
+  }
 
   /// Bus address of a physical address, and back (the bus offset, seed 001's bus view).
   [[nodiscard]] DmaAddr phys_to_dma(PhysAddr phys) const {
@@ -149,6 +158,7 @@ class Device {
  private:
   friend class Platform;
   void update_may_bounce();
+  [[nodiscard]] bool meets_declared_window(DmaAddr dma, std::uint64_t size) const;
   void update_observer();
 
   Platform& platform_;

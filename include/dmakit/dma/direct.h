@@ -25,9 +25,11 @@ namespace dmakit::dma::detail {
                                                                             DmaAddr dma,
                                                                             std::uint64_t size);
 
-/// Whether the device can reach [dma, dma + size) without help (dma_capable()).
+/// Whether the device can reach [dma, dma + size) of RAM without help (dma_capable()): under its
+/// mask and bus limit, and outside the window where it sees its own declared memory.
 [[nodiscard]] inline bool dma_capable(const Device& dev, DmaAddr dma, std::uint64_t size) {
-  return fits_under_mask(dma.value(), size, dev.streaming_limit());
+  return fits_under_mask(dma.value(), size, dev.streaming_limit()) &&
+         !dev.in_local_window(dma, size);
 }
 
 [[nodiscard]] inline Result<DmaAddr> direct_map_phys(const Device& dev, PhysAddr phys,

@@ -108,6 +108,10 @@ class Domain {
   /// Unmaps an IOVA range from map_dma() (its start and size) and frees it as the policy says.
   /// InvalidArgument, with nothing changed, for anything else.
   [[nodiscard]] Status unmap_dma(IovaAddr iova, std::uint64_t size);
+  /// Keeps [iova, iova + size) out of map_dma()'s reach for good (a window where the device's
+  /// accesses never reach the IOMMU). Reservations that overlap merge; Busy, with nothing changed,
+  /// when IOVAs are live there.
+  [[nodiscard]] Status reserve(IovaAddr iova, std::uint64_t size);
   /// The IOVA size map_dma() was given for the range that starts at `iova`, or nullopt.
   [[nodiscard]] std::optional<std::uint64_t> dma_range_at(IovaAddr iova) const;
 
