@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "dmakit/core/assert.h"
+#include "dmakit/core/request_size.h"
 
 namespace dmakit::pool {
 
@@ -27,7 +28,12 @@ Result<std::unique_ptr<DmaPool>> DmaPool::create(std::string name, dma::Device& 
   if (!std::has_single_bit(align))
     return fail(Errc::InvalidArgument, "dma pool '{}': align {} is not a power of two", name,
                 align);
-  const std::uint64_t block = align_up(size, align);
+  if (Status ok = check_request_bytes("align", align); !ok)
+    return fail(Errc::InvalidArgument, "dma pool '{}': {}", name, ok.error().message);
+  const Result<std::uint64_t> rounded = round_up_request("block size", size, align);
+  if (!rounded)
+    return fail(Errc::InvalidArgument, "dma pool '{}': {}", name, rounded.error().message);
+  const std::uint64_t block = *rounded;
   if (boundary != 0 && (!std::has_single_bit(boundary) || boundary < block))
     return fail(Errc::InvalidArgument,
                 "dma pool '{}': boundary {} must be a power of two of at least the block size {}",
