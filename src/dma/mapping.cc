@@ -217,8 +217,8 @@ void notify_map_result(const Device& dev, MappingKind kind, PhysAddr phys,
     dev.observer()->on_map_refused(event, dma.error());
 }
 
-std::unexpected<Error> oversized_mapping(const Device& dev, MappingKind kind,
-                                         std::uint64_t offset, std::uint64_t size, Direction dir) {
+std::unexpected<Error> oversized_mapping(const Device& dev, MappingKind kind, std::uint64_t offset,
+                                         std::uint64_t size, Direction dir) {
   const Status offset_ok = check_request_bytes("offset", offset);
   const Status size_ok = check_request_bytes("size", size);
   const Error& why = offset_ok ? size_ok.error() : offset_ok.error();

@@ -21,7 +21,7 @@ namespace {
 // newest makes the one before it current again. Every device handle not yet destroyed, so that a
 // second dmakit_device_destroy() of one is refused instead of freeing it twice.
 std::mutex registry_lock;
-std::vector<dmakit_machine*> machines;              // guarded by registry_lock
+std::vector<dmakit_machine*> machines;             // guarded by registry_lock
 std::unordered_set<const struct device*> handles;  // guarded by registry_lock
 thread_local std::string last_error;
 
@@ -101,8 +101,8 @@ dma::Device* device_of(struct device* dev, std::string_view call) {
     return nullptr;
   }
   if (dev->live == nullptr) {
-    set_last_error(fmt::format("{}: device '{}' outlived its machine (dmakit_machine_destroy)", call,
-                               dev->name));
+    set_last_error(fmt::format("{}: device '{}' outlived its machine (dmakit_machine_destroy)",
+                               call, dev->name));
     return nullptr;
   }
   return &dev->live->dev;

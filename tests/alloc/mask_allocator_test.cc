@@ -106,8 +106,8 @@ TEST_F(MaskAllocatorTest, RejectsSizesMasksAndFlagsThatMakeNoSense) {
 
 TEST_F(MaskAllocatorTest, RefusesSizesThatOverflowPageRounding) {
   // Rounded up to a page, these wrapped to 0 pages: the pool's first frame, handed out again.
-  for (const std::uint64_t size : {~std::uint64_t{0}, ~std::uint64_t{0} - (kPageSize - 1),
-                                   kMaxRequestBytes + 1}) {
+  for (const std::uint64_t size :
+       {~std::uint64_t{0}, ~std::uint64_t{0} - (kPageSize - 1), kMaxRequestBytes + 1}) {
     const auto page = mask_.alloc_pages_mask(kGfpKernel, size, dma_bit_mask(20));
     ASSERT_FALSE(page) << size;
     EXPECT_EQ(page.error().code, Errc::InvalidArgument);

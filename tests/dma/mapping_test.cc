@@ -100,8 +100,8 @@ TEST_F(MappingTest, MapPageRefusesOffsetsThatWrapThePage) {
     EXPECT_NE(dma.error().message.find("offset"), std::string::npos);
   }
   EXPECT_FALSE(map_page(dev_, page, 0, ~std::uint64_t{0}, Direction::ToDevice));
-  EXPECT_FALSE(map_single(dev_, machine_.page_address(page), ~std::uint64_t{0} - 15,
-                          Direction::ToDevice));
+  EXPECT_FALSE(
+      map_single(dev_, machine_.page_address(page), ~std::uint64_t{0} - 15, Direction::ToDevice));
   EXPECT_TRUE(machine_.page_allocator().free_pages(page, 0));
 }
 

@@ -62,7 +62,8 @@ TEST_F(DmaPoolTest, RejectsBadParameters) {
 
 TEST_F(DmaPoolTest, RefusesBlockSizesThatOverflowAlignment) {
   // The block size rounded up to the alignment wrapped: a pool of 0-byte or 2^64-byte blocks.
-  for (const std::uint64_t size : {~std::uint64_t{0}, ~std::uint64_t{0} - 7, kMaxRequestBytes + 1}) {
+  for (const std::uint64_t size :
+       {~std::uint64_t{0}, ~std::uint64_t{0} - 7, kMaxRequestBytes + 1}) {
     const auto pool = DmaPool::create("huge", dev_, size, 8, 0);
     ASSERT_FALSE(pool) << size;
     EXPECT_EQ(pool.error().code, Errc::InvalidArgument);
