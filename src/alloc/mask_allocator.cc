@@ -180,7 +180,8 @@ Result<Page*> MaskAllocator::allocate(Gfp gfp, std::uint64_t size, std::uint64_t
   {
     std::unique_lock guard(lock_);
     index = take_run_locked(pages, window, top);
-    if (index == PageBitmap::npos && gfp.has(Gfp::kWait)) {
+    // A run longer than the pool's window under the mask cannot come from any free: no wait.
+    if (index == PageBitmap::npos && gfp.has(Gfp::kWait) && pages <= window) {
       waits_.add();
       const auto deadline = std::chrono::steady_clock::now() + wait_timeout_;
       while (index == PageBitmap::npos &&

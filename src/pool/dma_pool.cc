@@ -14,6 +14,7 @@
 #include <bit>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "dmakit/core/assert.h"
 #include "dmakit/core/request_size.h"
@@ -23,17 +24,19 @@ namespace dmakit::pool {
 Result<std::unique_ptr<DmaPool>> DmaPool::create(std::string name, dma::Device& dev,
                                                  std::uint64_t size, std::uint64_t align,
                                                  std::uint64_t boundary) {
-  if (size == 0) return fail(Errc::InvalidArgument, "dma pool '{}': block size 0", name);
+  // The kernel's bound: a pool serves small blocks, and larger ones are coherent allocations.
+  constexpr std::uint64_t kMaxBlock = std::numeric_limits<std::int32_t>::max();
+  if (size == 0 || size > kMaxBlock)
+    return fail(Errc::InvalidArgument, "dma pool '{}': block size {} is not 1 to {} bytes", name,
+                size, kMaxBlock);
   if (align == 0) align = 1;
   if (!std::has_single_bit(align))
     return fail(Errc::InvalidArgument, "dma pool '{}': align {} is not a power of two", name,
                 align);
+  // Bounded, so that neither the rounding below nor the chunk size after it can wrap.
   if (Status ok = check_request_bytes("align", align); !ok)
     return fail(Errc::InvalidArgument, "dma pool '{}': {}", name, ok.error().message);
-  const Result<std::uint64_t> rounded = round_up_request("block size", size, align);
-  if (!rounded)
-    return fail(Errc::InvalidArgument, "dma pool '{}': {}", name, rounded.error().message);
-  const std::uint64_t block = *rounded;
+  const std::uint64_t block = align_up(size, align);
   if (boundary != 0 && (!std::has_single_bit(boundary) || boundary < block))
     return fail(Errc::InvalidArgument,
                 "dma pool '{}': boundary {} must be a power of two of at least the block size {}",

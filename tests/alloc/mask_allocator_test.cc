@@ -235,6 +235,15 @@ TEST_F(ForcedMaskAllocatorTest, WaitingAllocationTimesOut) {
   EXPECT_TRUE(mask_.free_pages_mask(all, kMiB));
 }
 
+TEST_F(ForcedMaskAllocatorTest, ARunLargerThanTheWindowFailsWithoutWaiting) {
+  // No free can make 2 MiB of room in a 1 MiB pool: waiting for one only delays the failure.
+  const auto start = std::chrono::steady_clock::now();
+  const auto got = mask_.alloc_pages_mask(kGfpWait | kGfpNoWarn, 2 * kMiB, dma_bit_mask(32));
+  EXPECT_FALSE(got);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+  EXPECT_EQ(mask_.stats().waits, 0u);
+}
+
 TEST_F(TopDownMaskAllocatorTest, SearchesDownFromTheTopOfTheCallersWindow) {
   Page* wide = mask_.alloc_pages_mask(kGfpKernel, kPageSize, dma_bit_mask(20)).value();
   EXPECT_EQ(pool_index(wide), kPoolPages - 1);
