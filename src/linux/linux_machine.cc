@@ -108,6 +108,15 @@ dma::Device* device_of(struct device* dev, std::string_view call) {
   return &dev->live->dev;
 }
 
+void unlink_mempool(mempool_s* pool) {
+  // dmakit_machine_destroy() clears pool->machine under registry_lock before it ends the machine.
+  const std::scoped_lock guard(registry_lock);
+  if (dmakit_machine* m = pool->machine) {
+    const std::scoped_lock devices_guard(m->devices_lock);
+    std::erase(m->mempools, pool);
+  }
+}
+
 dma::Device* device_or_warn(struct device* dev, std::string_view call) {
   dma::Device* d = device_of(dev, call);
   if (d == nullptr) std::fprintf(stderr, "dmakit: %s\n", last_error.c_str());
@@ -128,6 +137,7 @@ dmakit_machine::~dmakit_machine() {
   engine.reset();  // its workers use its device
   const std::scoped_lock guard(devices_lock);
   for (struct device* dev : devices) dev->live.reset();  // before the platform they belong to
+  for (struct mempool_s* pool : mempools) pool->pool.reset();
 }
 
 extern "C" {
@@ -171,6 +181,7 @@ void dmakit_machine_destroy(struct dmakit_machine* m) {
     // Under registry_lock, as dmakit_device_destroy() reads it.
     const std::scoped_lock devices_guard(m->devices_lock);
     for (struct device* dev : m->devices) dev->machine = nullptr;
+    for (struct mempool_s* pool : m->mempools) pool->machine = nullptr;
   }
   delete m;
 }

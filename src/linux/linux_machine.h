@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dmakit/alloc/kmalloc_mask.h"
+#include "dmakit/alloc/mask_mempool.h"
 #include "dmakit/core/direction.h"
 #include "dmakit/core/error.h"
 #include "dmakit/core/result.h"
@@ -48,7 +49,8 @@ struct dmakit_machine {
   /// Guarded by lock: the copy engine, made on first use; destroyed first.
   std::unique_ptr<dmakit_machine_engine> engine;
   std::mutex devices_lock;
-  std::vector<struct device*> devices;  ///< guarded by devices_lock: those not destroyed yet
+  std::vector<struct device*> devices;      ///< guarded by devices_lock: those not destroyed yet
+  std::vector<struct mempool_s*> mempools;  ///< guarded by devices_lock: those not destroyed yet
 };
 
 /// A device handle. The machine owns what the device is (its dma::Device, registered with the
@@ -81,6 +83,12 @@ struct dma_pool {
   std::unique_ptr<dmakit::pool::DmaPool> pool;  ///< null once the device has ended
   struct device* dev;
   const std::string name;
+};
+
+/// A mempool handle, which outlives its machine as a device handle does.
+struct mempool_s {
+  std::unique_ptr<dmakit::alloc::MaskMempool> pool;  ///< null once the machine is destroyed
+  dmakit_machine* machine;
 };
 
 /// A channel of the machine's engine, as dmaengine.h hands it out.
@@ -151,6 +159,10 @@ inline struct page* c_page(machine::Page* page) { return reinterpret_cast<struct
 /// enum dma_data_direction has Direction's values; anything else becomes Direction::None, which
 /// every mapping call refuses.
 [[nodiscard]] Direction direction_of(int dir);
+
+/// Takes a mempool out of its machine's list while the machine is there; after that, its handle
+/// no longer names the machine.
+void unlink_mempool(mempool_s* pool);
 
 /// The device behind a C handle; null, with `call`'s error recorded, for a null handle or one whose
 /// machine was destroyed.

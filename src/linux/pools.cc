@@ -27,16 +27,26 @@ pool::DmaPool* pool_of(struct dma_pool* pool, std::string_view call) {
   return pool->pool.get();
 }
 
+// The mempool behind a handle; null, with `call`'s error recorded, for a null handle or one whose
+// machine was destroyed.
+alloc::MaskMempool* mempool_of(mempool_t* pool, std::string_view call) {
+  if (pool == nullptr) {
+    linux_api::set_last_error(fmt::format("{}: a NULL pool", call));
+    return nullptr;
+  }
+  if (pool->pool == nullptr) {
+    linux_api::set_last_error(fmt::format("{}: the pool outlived its machine", call));
+    return nullptr;
+  }
+  return pool->pool.get();
+}
+
 }  // namespace
 
 device::Live::~Live() {
   const std::scoped_lock guard(pools_lock);
   for (struct dma_pool* pool : pools) pool->pool.reset();
 }
-
-struct mempool_s {
-  std::unique_ptr<alloc::MaskMempool> pool;
-};
 
 extern "C" {
 
@@ -110,19 +120,29 @@ mempool_t* mempool_create_pool_pmask(int min_nr, int size, u64 mask) {
     linux_api::record("mempool_create_pool_pmask", p.error());
     return nullptr;
   }
-  return new mempool_s{std::move(*p)};
+  auto* handle = new mempool_s{std::move(*p), m};
+  const std::scoped_lock guard(m->devices_lock);
+  m->mempools.push_back(handle);
+  return handle;
 }
 
 void* mempool_alloc(mempool_t* pool, gfp_t gfp) {
-  if (pool == nullptr) return nullptr;
-  return linux_api::pointer_or_record(pool->pool->alloc(linux_api::gfp_of(gfp)), "mempool_alloc");
+  alloc::MaskMempool* p = mempool_of(pool, "mempool_alloc");
+  if (p == nullptr) return nullptr;
+  return linux_api::pointer_or_record(p->alloc(linux_api::gfp_of(gfp)), "mempool_alloc");
 }
 
 void mempool_free(void* element, mempool_t* pool) {
-  if (pool == nullptr || element == nullptr) return;
-  linux_api::warn_if_failed(pool->pool->free(static_cast<std::byte*>(element)), "mempool_free");
+  if (element == nullptr) return;  // as the kernel's
+  alloc::MaskMempool* p = mempool_of(pool, "mempool_free");
+  if (p == nullptr) return linux_api::warn(dmakit_last_error());
+  linux_api::warn_if_failed(p->free(static_cast<std::byte*>(element)), "mempool_free");
 }
 
-void mempool_destroy(mempool_t* pool) { delete pool; }
+void mempool_destroy(mempool_t* pool) {
+  if (pool == nullptr) return;
+  linux_api::unlink_mempool(pool);
+  delete pool;
+}
 
 }  // extern "C"

@@ -10,6 +10,7 @@
 #include "dmakit/linux/dma-mapping.h"
 #include "dmakit/linux/dmapool.h"
 #include "dmakit/linux/machine.h"
+#include "dmakit/linux/mempool.h"
 #include "dmakit/linux/slab.h"
 #include "linux/linux_api_c.h"
 
@@ -68,6 +69,23 @@ TEST(LinuxApiMachine, DevicesOutliveTheirMachineAsRefusedHandles) {
   EXPECT_TRUE(last_error_has("no machine")) << dmakit_last_error();
   dma_pool_destroy(pool);
   dmakit_device_destroy(dev);
+}
+
+TEST(LinuxApiMachine, MempoolsOutliveTheirMachineAsRefusedHandles) {
+  dmakit_machine* m = default_machine();
+  ASSERT_NE(m, nullptr);
+  mempool_t* pool = mempool_create_pool_pmask(2, 64, DMA_BIT_MASK(24));
+  ASSERT_NE(pool, nullptr);
+  void* element = mempool_alloc(pool, GFP_KERNEL);
+  ASSERT_NE(element, nullptr);
+  dmakit_machine_destroy(m);
+  EXPECT_EQ(mempool_alloc(pool, GFP_KERNEL), nullptr);
+  EXPECT_TRUE(last_error_has("outlived its machine")) << dmakit_last_error();
+  ::testing::internal::CaptureStderr();
+  mempool_free(element, pool);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("mempool_free: the pool outlived its machine"), std::string::npos) << err;
+  mempool_destroy(pool);
 }
 
 TEST(LinuxApiMachine, DevicesDestroyedFirstLeaveTheMachineWhole) {

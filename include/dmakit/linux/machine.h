@@ -10,8 +10,10 @@
  * or DMA_MAPPING_ERROR, with "outlived its machine" in dmakit_last_error()) instead of touching
  * freed memory. So either order is safe: destroy the devices and then the machine, or the machine
  * and then the devices. Every handle dmakit_device_create() returned is released by exactly one
- * dmakit_device_destroy(); a second one is refused with a message. Pools and buffers of a device
- * are given back before the device (as in the kernel). */
+ * dmakit_device_destroy(); a second one is refused with a message. DMA pools (of a device) and
+ * mempools (of a machine) follow the same rule: they end with their owner, and their handles stay,
+ * refused by every call, until dma_pool_destroy() or mempool_destroy(). Memory handed out by any
+ * of them goes with the machine. */
 #ifndef DMAKIT_LINUX_MACHINE_H
 #define DMAKIT_LINUX_MACHINE_H
 
