@@ -24,7 +24,7 @@ dmakit_machine_engine* engine_of_current() {
   if (m == nullptr) return nullptr;
   const std::scoped_lock guard(m->lock);
   if (!m->engine) {
-    struct device* dev = dmakit_device_create(m, "dma-engine0", 0);  // the machine's to end
+    struct device* dev = linux_api::create_device(m, "dma-engine0", 0, /*machine_owned=*/true);
     if (dev == nullptr) return nullptr;
     (void)dma_set_mask_and_coherent(dev, ~u64{0});
     m->engine = std::make_unique<dmakit_machine_engine>(dev);

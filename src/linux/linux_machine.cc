@@ -25,6 +25,9 @@ std::vector<dmakit_machine*> machines;             // guarded by registry_lock
 std::unordered_set<const struct device*> handles;  // guarded by registry_lock
 thread_local std::string last_error;
 
+// The last error on stderr, as the kernel would warn: for calls that return nothing.
+void print_last_error() { std::fprintf(stderr, "dmakit: %s\n", last_error.c_str()); }
+
 bool is_live_machine_locked(const dmakit_machine* m) {
   return std::find(machines.begin(), machines.end(), m) != machines.end();
 }
@@ -73,12 +76,12 @@ void record(std::string_view call, const Error& error) {
 void warn_if_failed(const Status& ok, std::string_view call) {
   if (ok) return;
   record(call, ok.error());
-  std::fprintf(stderr, "dmakit: %s\n", last_error.c_str());
+  print_last_error();
 }
 
 void warn(std::string message) {
   set_last_error(std::move(message));
-  std::fprintf(stderr, "dmakit: %s\n", last_error.c_str());
+  print_last_error();
 }
 
 machine::Gfp gfp_of(unsigned gfp) {
@@ -117,9 +120,52 @@ void unlink_mempool(mempool_s* pool) {
   }
 }
 
+struct device* create_device(dmakit_machine* m, const char* name, int numa_node,
+                             bool machine_owned) {
+  if (m == nullptr || name == nullptr) {
+    set_last_error("dmakit_device_create: a NULL machine or name");
+    return nullptr;
+  }
+  {
+    const std::scoped_lock guard(registry_lock);
+    if (!is_live_machine_locked(m)) {
+      set_last_error(fmt::format("dmakit_device_create: {} is no machine (destroyed already?)",
+                                 static_cast<void*>(m)));
+      return nullptr;
+    }
+  }
+  if (m->platform.find_device(name) != nullptr) {
+    set_last_error(fmt::format("dmakit_device_create: '{}' exists already", name));
+    return nullptr;
+  }
+  if (numa_node < 0 || static_cast<std::size_t>(numa_node) >= m->machine.nodes().size()) {
+    set_last_error(fmt::format("dmakit_device_create: node {} of a machine with {}", numa_node,
+                               m->machine.nodes().size()));
+    return nullptr;
+  }
+  auto* dev = new device(*m, name, numa_node);
+  dma::Device& d = dev->live->dev;
+  if (m->iommu != nullptr) {
+    iommu::DomainConfig domain;
+    if (m->c_config.iommu == DMAKIT_IOMMU_PASSTHROUGH) domain.kind = iommu::DomainKind::Identity;
+    domain.policy = policy_of(m->c_config.iommu);
+    d.attach(&m->iommu->create_domain(domain));
+  }
+  // Linux gives a PCI device 32-bit masks until its driver asks for more.
+  (void)d.set_dma_mask_and_coherent(dma_bit_mask(32));
+  {
+    const std::scoped_lock guard(m->devices_lock);
+    m->devices.push_back(dev);
+  }
+  if (machine_owned) return dev;
+  const std::scoped_lock guard(registry_lock);
+  handles.insert(dev);
+  return dev;
+}
+
 dma::Device* device_or_warn(struct device* dev, std::string_view call) {
   dma::Device* d = device_of(dev, call);
-  if (d == nullptr) std::fprintf(stderr, "dmakit: %s\n", last_error.c_str());
+  if (d == nullptr) print_last_error();
   return d;
 }
 
@@ -134,10 +180,12 @@ dmakit_machine::dmakit_machine(const machine::MachineConfig& config, const dmaki
 }
 
 dmakit_machine::~dmakit_machine() {
+  struct device* engine_device = engine != nullptr ? engine->dev : nullptr;
   engine.reset();  // its workers use its device
   const std::scoped_lock guard(devices_lock);
   for (struct device* dev : devices) dev->live.reset();  // before the platform they belong to
   for (struct mempool_s* pool : mempools) pool->pool.reset();
+  delete engine_device;  // the machine's own: no handle of it was given out to release
 }
 
 extern "C" {
@@ -187,44 +235,7 @@ void dmakit_machine_destroy(struct dmakit_machine* m) {
 }
 
 struct device* dmakit_device_create(struct dmakit_machine* m, const char* name, int numa_node) {
-  if (m == nullptr || name == nullptr) {
-    linux_api::set_last_error("dmakit_device_create: a NULL machine or name");
-    return nullptr;
-  }
-  {
-    const std::scoped_lock guard(linux_api::registry_lock);
-    if (!linux_api::is_live_machine_locked(m)) {
-      linux_api::set_last_error(fmt::format(
-          "dmakit_device_create: {} is no machine (destroyed already?)", static_cast<void*>(m)));
-      return nullptr;
-    }
-  }
-  if (m->platform.find_device(name) != nullptr) {
-    linux_api::set_last_error(fmt::format("dmakit_device_create: '{}' exists already", name));
-    return nullptr;
-  }
-  if (numa_node < 0 || static_cast<std::size_t>(numa_node) >= m->machine.nodes().size()) {
-    linux_api::set_last_error(fmt::format("dmakit_device_create: node {} of a machine with {}",
-                                          numa_node, m->machine.nodes().size()));
-    return nullptr;
-  }
-  auto* dev = new device(*m, name, numa_node);
-  dma::Device& d = dev->live->dev;
-  if (m->iommu != nullptr) {
-    iommu::DomainConfig domain;
-    if (m->c_config.iommu == DMAKIT_IOMMU_PASSTHROUGH) domain.kind = iommu::DomainKind::Identity;
-    domain.policy = linux_api::policy_of(m->c_config.iommu);
-    d.attach(&m->iommu->create_domain(domain));
-  }
-  // Linux gives a PCI device 32-bit masks until its driver asks for more.
-  (void)d.set_dma_mask_and_coherent(dma_bit_mask(32));
-  {
-    const std::scoped_lock guard(m->devices_lock);
-    m->devices.push_back(dev);
-  }
-  const std::scoped_lock guard(linux_api::registry_lock);
-  linux_api::handles.insert(dev);
-  return dev;
+  return linux_api::create_device(m, name, numa_node, /*machine_owned=*/false);
 }
 
 void dmakit_device_destroy(struct device* dev) {

@@ -160,6 +160,11 @@ inline struct page* c_page(machine::Page* page) { return reinterpret_cast<struct
 /// every mapping call refuses.
 [[nodiscard]] Direction direction_of(int dir);
 
+/// dmakit_device_create(); a `machine_owned` device (the engine's) gives out no handle to release:
+/// the machine deletes it.
+[[nodiscard]] struct device* create_device(dmakit_machine* m, const char* name, int numa_node,
+                                           bool machine_owned);
+
 /// Takes a mempool out of its machine's list while the machine is there; after that, its handle
 /// no longer names the machine.
 void unlink_mempool(mempool_s* pool);

@@ -8,7 +8,9 @@
 #include <string>
 
 #include "dmakit/linux/dma-mapping.h"
+#include "dmakit/linux/dmaengine.h"
 #include "dmakit/linux/dmapool.h"
+#include "dmakit/linux/err.h"
 #include "dmakit/linux/machine.h"
 #include "dmakit/linux/mempool.h"
 #include "dmakit/linux/slab.h"
@@ -86,6 +88,24 @@ TEST(LinuxApiMachine, MempoolsOutliveTheirMachineAsRefusedHandles) {
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("mempool_free: the pool outlived its machine"), std::string::npos) << err;
   mempool_destroy(pool);
+}
+
+TEST(LinuxApiMachine, TheEnginesDeviceBelongsToTheMachine) {
+  dmakit_machine* m = default_machine();
+  ASSERT_NE(m, nullptr);
+  dma_cap_mask_t mask;
+  dma_cap_zero(mask);
+  dma_cap_set(DMA_MEMCPY, mask);
+  dma_chan* chan = dma_request_chan_by_mask(&mask);
+  ASSERT_FALSE(IS_ERR(chan));
+  device* engine = dmaengine_get_dma_device(chan);
+  ASSERT_NE(engine, nullptr);
+  ::testing::internal::CaptureStderr();
+  dmakit_device_destroy(engine);  // refused: the engine still uses it
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("dmakit_device_destroy"), std::string::npos) << err;
+  EXPECT_STREQ(dev_name(dmaengine_get_dma_device(chan)), dev_name(engine));
+  dmakit_machine_destroy(m);  // and its device with it (the leak check of asan builds)
 }
 
 TEST(LinuxApiMachine, DevicesDestroyedFirstLeaveTheMachineWhole) {
