@@ -69,6 +69,9 @@ TEST_F(DmaPoolTest, RefusesBlockSizesThatOverflowAlignment) {
     EXPECT_EQ(pool.error().code, Errc::InvalidArgument);
     EXPECT_NE(pool.error().message.find("block size"), std::string::npos);
   }
+  // The kernel's bound on a block: at most INT_MAX bytes.
+  EXPECT_TRUE(DmaPool::create("big", dev_, (std::uint64_t{1} << 31) - 1, 8, 0));
+  EXPECT_FALSE(DmaPool::create("big", dev_, std::uint64_t{1} << 31, 8, 0));
   const auto aligned = DmaPool::create("huge", dev_, 64, std::uint64_t{1} << 63, 0);
   ASSERT_FALSE(aligned);
   EXPECT_NE(aligned.error().message.find("align"), std::string::npos);
