@@ -29,6 +29,7 @@
 
 #include "dmakit/core/config_error.h"
 #include "dmakit/core/mask.h"
+#include "dmakit/core/request_size.h"
 #include "dmakit/core/units.h"
 
 namespace dmakit::alloc {
@@ -156,7 +157,9 @@ Result<Page*> MaskAllocator::allocate(Gfp gfp, std::uint64_t size, std::uint64_t
     return fail(Errc::InvalidArgument, "mask {:#x} is not of the form 2^n - 1", mask);
   if (gfp.has(Gfp::kDma) || gfp.has(Gfp::kDma32))
     return fail(Errc::InvalidArgument, "zone flags with a mask: the mask already says the limit");
-  const std::uint64_t pages = (size + kPageSize - 1) / kPageSize;
+  const Result<std::uint64_t> bytes = round_up_request("size", size, kPageSize);
+  if (!bytes) return std::unexpected(bytes.error());
+  const std::uint64_t pages = *bytes / kPageSize;
 
   // The page allocator first, when something it holds could satisfy the mask and the block is one
   // it can make (seed 003: the pool is the scarce resource).
@@ -177,7 +180,8 @@ Result<Page*> MaskAllocator::allocate(Gfp gfp, std::uint64_t size, std::uint64_t
   {
     std::unique_lock guard(lock_);
     index = take_run_locked(pages, window, top);
-    if (index == PageBitmap::npos && gfp.has(Gfp::kWait)) {
+    // A run longer than the pool's window under the mask cannot come from any free: no wait.
+    if (index == PageBitmap::npos && gfp.has(Gfp::kWait) && pages <= window) {
       waits_.add();
       const auto deadline = std::chrono::steady_clock::now() + wait_timeout_;
       while (index == PageBitmap::npos &&
@@ -230,7 +234,9 @@ Status MaskAllocator::free_pages_mask(Page* page, std::uint64_t size) {
                 static_cast<const void*>(page));
   const PhysAddr addr = machine_.page_to_phys(page);
   if (!in_pool(addr)) return machine_.page_allocator().free_pages_exact(page, size);
-  const std::size_t pages = (size + kPageSize - 1) / kPageSize;
+  const Result<std::uint64_t> bytes = round_up_request("size", size, kPageSize);
+  if (!bytes) return std::unexpected(bytes.error());
+  const std::size_t pages = *bytes / kPageSize;
   {
     const std::scoped_lock guard(lock_);
     if (Status ok = free_pool_locked(phys_to_pfn(addr) - pool_start_pfn_, pages); !ok) return ok;

@@ -7,6 +7,7 @@
 // (Linux's dma_direct_alloc zone choice) and the result verified.
 #include "dmakit/dma/coherent.h"
 
+#include "dmakit/core/request_size.h"
 #include "dmakit/dma/declared_memory.h"
 #include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"
@@ -68,6 +69,10 @@ namespace {
 Result<std::byte*> allocate(Device& dev, std::uint64_t size, DmaAddr* handle, machine::Gfp gfp) {
   if (size == 0)
     return fail(Errc::InvalidArgument, "{}: coherent allocation of 0 bytes", dev.name());
+  // Every path below rounds the size up (to pages, granules, pool blocks).
+  if (Status ok = check_request_bytes("size", size); !ok)
+    return fail(Errc::InvalidArgument, "{}: coherent allocation: {}", dev.name(),
+                ok.error().message);
   // The device's own memory first (seed 001); an exclusive region never falls back.
   if (DeclaredMemory* mem = declared_memory_for(dev)) {
     Result<std::byte*> cpu = mem->alloc(size, handle);

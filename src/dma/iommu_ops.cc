@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "dmakit/core/request_size.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/iommu/iommu.h"
 
@@ -16,16 +17,15 @@ iommu::Perm perm_for(Direction dir) {
          (device_writes(dir) ? iommu::Perm::Write : iommu::Perm::None);
 }
 
-std::uint64_t align_up(std::uint64_t value, std::uint64_t granule) {
-  return (value + granule - 1) & ~(granule - 1);
-}
-
 Status check_args(const Device& dev, std::uint64_t size, Direction dir) {
   if (dev.domain() == nullptr)
     return fail(Errc::InvalidArgument, "{}: IOMMU ops without a domain", dev.name());
   if (size == 0 || !is_valid_mapping_direction(dir))
     return fail(Errc::InvalidArgument, "{}: mapping of {} bytes, direction {}", dev.name(), size,
                 static_cast<unsigned>(dir));
+  // Sizes are rounded up to granules below: refused before they could wrap.
+  if (Status ok = check_request_bytes("size", size); !ok)
+    return fail(Errc::InvalidArgument, "{}: {}", dev.name(), ok.error().message);
   return {};
 }
 

@@ -217,6 +217,17 @@ void notify_map_result(const Device& dev, MappingKind kind, PhysAddr phys,
     dev.observer()->on_map_refused(event, dma.error());
 }
 
+std::unexpected<Error> oversized_mapping(const Device& dev, MappingKind kind, std::uint64_t offset,
+                                         std::uint64_t size, Direction dir) {
+  const Status offset_ok = check_request_bytes("offset", offset);
+  const Status size_ok = check_request_bytes("size", size);
+  const Error& why = offset_ok ? size_ok.error() : offset_ok.error();
+  const std::unexpected<Error> refused =
+      fail(Errc::InvalidArgument, "{}: mapping refused: {}", dev.name(), why.message);
+  notify_map(dev, kind, PhysAddr{}, Result<DmaAddr>(refused), size, dir);
+  return refused;
+}
+
 Result<DmaAddr> ops_map_page(Device& dev, machine::Page* page, std::uint64_t offset,
                              std::uint64_t size, Direction dir) {
   Result<DmaAddr> dma = dev.ops()->map_page(dev, page, offset, size, dir);
@@ -227,6 +238,8 @@ Result<DmaAddr> ops_map_page(Device& dev, machine::Page* page, std::uint64_t off
 }  // namespace detail
 
 Result<DmaAddr> map_single(Device& dev, const void* cpu, std::uint64_t size, Direction dir) {
+  if (size > kMaxRequestBytes) [[unlikely]]
+    return detail::oversized_mapping(dev, MappingKind::Single, 0, size, dir);
   const Result<PhysAddr> phys = dev.machine().virt_to_phys(cpu);
   if (!phys) {
     // vmalloc memory and pointers outside the machine (seed 004): refused, and observers told.

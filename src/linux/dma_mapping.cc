@@ -2,8 +2,12 @@
 // The C API's DMA-mapping calls (linux layer; dma-mapping.h and the scatterlist allocator) over
 // dmakit's mapping layer. A C scatterlist is copied into an SgTable for each call and the DMA
 // segments copied back: the C list is the only state kept between map and unmap, as in Linux.
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <span>
+#include <unordered_set>
+#include <vector>
 
 #include "dmakit/dma/coherent.h"
 #include "dmakit/dma/declared_memory.h"
@@ -37,13 +41,34 @@ dma_addr_t mapped(const Result<DmaAddr>& r, std::string_view call) {
                                     [](DmaAddr a) { return a.value(); });
 }
 
-// The first `nents` entries of a C list, following chain links. With `segments`, also the DMA
-// segments dma_map_sg() wrote: those up to the first entry of zero dma_length.
-dma::SgTable table_of(struct scatterlist* sg, int nents, bool segments) {
+// The first `nents` entries of a C list, following chain links. InvalidArgument when the list
+// ends before `nents` entries, or reaches an entry twice (a chain link back into the list): that
+// entry would be mapped once per visit, and all but one of its mappings could never be unmapped.
+Result<std::vector<struct scatterlist*>> entries_of(struct scatterlist* sg, int nents) {
+  if (nents <= 0 || sg == nullptr)
+    return fail(Errc::InvalidArgument, "{} entries of list {}", nents, static_cast<void*>(sg));
+  std::vector<struct scatterlist*> entries;
+  std::unordered_set<const struct scatterlist*> seen;
+  for (; entries.size() < static_cast<std::size_t>(nents); sg = sg_next(sg)) {
+    if (sg == nullptr)
+      return fail(Errc::InvalidArgument, "nents {} runs past the list's end after {} entries",
+                  nents, entries.size());
+    if (!seen.insert(sg).second)
+      return fail(Errc::InvalidArgument,
+                  "the list loops: entry {} is entry {} again (a chain link back into the list)",
+                  entries.size(), std::find(entries.begin(), entries.end(), sg) - entries.begin());
+    entries.push_back(sg);
+  }
+  return entries;
+}
+
+// A C list's entries as a table. With `segments`, also the DMA segments dma_map_sg() wrote: those
+// up to the first entry of zero dma_length.
+dma::SgTable table_of(std::span<struct scatterlist* const> entries, bool segments) {
   dma::SgTable table;
   std::size_t mapped_segments = 0;
   bool ended = false;
-  for (int i = 0; i < nents && sg != nullptr; ++i, sg = sg_next(sg)) {
+  for (struct scatterlist* sg : entries) {
     table.add(page_of(sg_page(sg)), sg->offset, sg->length);
     if (!segments) continue;
     dma::ScatterEntry& e = table.entries().back();
@@ -59,9 +84,11 @@ dma::SgTable table_of(struct scatterlist* sg, int nents, bool segments) {
 // The ops behind an sg call on the C list as built: unmap or one of the syncs.
 void on_segments(struct device* dev, struct scatterlist* sg, int nents, int dir,
                  std::string_view call, Status (*op)(dma::Device&, dma::SgTable&, Direction)) {
-  dma::Device* d = device_of(dev, call);
+  dma::Device* d = linux_api::device_or_warn(dev, call);
   if (d == nullptr) return;
-  dma::SgTable table = table_of(sg, nents, /*segments=*/true);
+  const Result<std::vector<struct scatterlist*>> entries = entries_of(sg, nents);
+  if (!entries) return linux_api::warn_if_failed(std::unexpected(entries.error()), call);
+  dma::SgTable table = table_of(*entries, /*segments=*/true);
   linux_api::warn_if_failed(op(*d, table, direction_of(dir)), call);
 }
 
@@ -99,7 +126,7 @@ dma_addr_t dma_map_single(struct device* dev, void* ptr, size_t size, enum dma_d
 
 void dma_unmap_single(struct device* dev, dma_addr_t addr, size_t size,
                       enum dma_data_direction dir) {
-  if (dma::Device* d = device_of(dev, "dma_unmap_single"))
+  if (dma::Device* d = linux_api::device_or_warn(dev, "dma_unmap_single"))
     linux_api::warn_if_failed(dma::unmap_single(*d, DmaAddr(addr), size, direction_of(dir)),
                               "dma_unmap_single");
 }
@@ -112,7 +139,7 @@ dma_addr_t dma_map_page(struct device* dev, struct page* page, size_t offset, si
 }
 
 void dma_unmap_page(struct device* dev, dma_addr_t addr, size_t size, enum dma_data_direction dir) {
-  if (dma::Device* d = device_of(dev, "dma_unmap_page"))
+  if (dma::Device* d = linux_api::device_or_warn(dev, "dma_unmap_page"))
     linux_api::warn_if_failed(dma::unmap_page(*d, DmaAddr(addr), size, direction_of(dir)),
                               "dma_unmap_page");
 }
@@ -126,21 +153,21 @@ int dma_mapping_error(struct device* dev, dma_addr_t addr) {
 int dma_map_sg(struct device* dev, struct scatterlist* sg, int nents, enum dma_data_direction dir) {
   dma::Device* d = device_of(dev, "dma_map_sg");
   if (d == nullptr) return 0;
-  if (nents <= 0 || sg == nullptr) {
-    linux_api::set_last_error(fmt::format("dma_map_sg: {} entries", nents));
+  const Result<std::vector<struct scatterlist*>> entries = entries_of(sg, nents);
+  if (!entries) {
+    linux_api::record("dma_map_sg", entries.error());
     return 0;
   }
-  dma::SgTable table = table_of(sg, nents, /*segments=*/false);
+  dma::SgTable table = table_of(*entries, /*segments=*/false);
   const Result<std::size_t> segments = dma::map_sg(*d, table, direction_of(dir));
   if (!segments) {
     linux_api::record("dma_map_sg", segments.error());
     return 0;
   }
-  std::size_t i = 0;
-  for (struct scatterlist* s = sg; s != nullptr && i < table.orig_nents(); s = sg_next(s), ++i) {
+  for (std::size_t i = 0; i < entries->size(); ++i) {
     const dma::ScatterEntry& e = table.entries()[i];
-    s->dma_address = i < *segments ? e.dma_address.value() : 0;
-    s->dma_length = i < *segments ? e.dma_length : 0;
+    (*entries)[i]->dma_address = i < *segments ? e.dma_address.value() : 0;
+    (*entries)[i]->dma_length = i < *segments ? e.dma_length : 0;
   }
   return static_cast<int>(*segments);
 }
@@ -152,14 +179,14 @@ void dma_unmap_sg(struct device* dev, struct scatterlist* sg, int nents,
 
 void dma_sync_single_for_cpu(struct device* dev, dma_addr_t addr, size_t size,
                              enum dma_data_direction dir) {
-  if (dma::Device* d = device_of(dev, "dma_sync_single_for_cpu"))
+  if (dma::Device* d = linux_api::device_or_warn(dev, "dma_sync_single_for_cpu"))
     linux_api::warn_if_failed(dma::sync_single_for_cpu(*d, DmaAddr(addr), size, direction_of(dir)),
                               "dma_sync_single_for_cpu");
 }
 
 void dma_sync_single_for_device(struct device* dev, dma_addr_t addr, size_t size,
                                 enum dma_data_direction dir) {
-  if (dma::Device* d = device_of(dev, "dma_sync_single_for_device"))
+  if (dma::Device* d = linux_api::device_or_warn(dev, "dma_sync_single_for_device"))
     linux_api::warn_if_failed(
         dma::sync_single_for_device(*d, DmaAddr(addr), size, direction_of(dir)),
         "dma_sync_single_for_device");
@@ -184,7 +211,11 @@ size_t dma_max_mapping_size(struct device* dev) {
 
 void* dma_alloc_coherent(struct device* dev, size_t size, dma_addr_t* handle, gfp_t gfp) {
   dma::Device* d = device_of(dev, "dma_alloc_coherent");
-  if (d == nullptr || handle == nullptr) return nullptr;
+  if (d == nullptr) return nullptr;
+  if (handle == nullptr) {
+    linux_api::set_last_error("dma_alloc_coherent: a NULL handle pointer");
+    return nullptr;
+  }
   DmaAddr addr;
   const Result<std::byte*> cpu = dma::alloc_coherent(*d, size, &addr, linux_api::gfp_of(gfp));
   if (!cpu) {
@@ -197,7 +228,7 @@ void* dma_alloc_coherent(struct device* dev, size_t size, dma_addr_t* handle, gf
 }
 
 void dma_free_coherent(struct device* dev, size_t size, void* cpu, dma_addr_t handle) {
-  if (dma::Device* d = device_of(dev, "dma_free_coherent"))
+  if (dma::Device* d = linux_api::device_or_warn(dev, "dma_free_coherent"))
     linux_api::warn_if_failed(dma::free_coherent(*d, size, cpu, DmaAddr(handle)),
                               "dma_free_coherent");
 }
@@ -216,7 +247,7 @@ int dma_declare_coherent_memory(struct device* dev, dma_addr_t bus_addr, dma_add
 }
 
 void dma_release_declared_memory(struct device* dev) {
-  if (dma::Device* d = device_of(dev, "dma_release_declared_memory"))
+  if (dma::Device* d = linux_api::device_or_warn(dev, "dma_release_declared_memory"))
     linux_api::warn_if_failed(dma::release_declared_memory(*d), "dma_release_declared_memory");
 }
 
@@ -251,8 +282,16 @@ void sg_free_table(struct sg_table* table) {
 }
 
 int sg_nents(struct scatterlist* sg) {
+  // A list that chains back into itself has no end: counted up to the first entry seen twice.
+  std::unordered_set<const struct scatterlist*> seen;
   int n = 0;
-  for (; sg != nullptr; sg = sg_next(sg)) ++n;
+  for (; sg != nullptr; sg = sg_next(sg), ++n) {
+    if (!seen.insert(sg).second) {
+      linux_api::set_last_error(
+          fmt::format("sg_nents: the list loops back to an earlier entry after {} entries", n));
+      return -EINVAL;
+    }
+  }
   return n;
 }
 

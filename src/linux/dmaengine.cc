@@ -24,10 +24,10 @@ dmakit_machine_engine* engine_of_current() {
   if (m == nullptr) return nullptr;
   const std::scoped_lock guard(m->lock);
   if (!m->engine) {
-    std::unique_ptr<struct device> dev(dmakit_device_create(m, "dma-engine0", 0));
-    if (!dev) return nullptr;
-    (void)dma_set_mask_and_coherent(dev.get(), ~u64{0});
-    m->engine = std::make_unique<dmakit_machine_engine>(std::move(dev));
+    struct device* dev = linux_api::create_device(m, "dma-engine0", 0, /*machine_owned=*/true);
+    if (dev == nullptr) return nullptr;
+    (void)dma_set_mask_and_coherent(dev, ~u64{0});
+    m->engine = std::make_unique<dmakit_machine_engine>(dev);
   }
   return m->engine.get();
 }
@@ -96,7 +96,7 @@ void dma_release_channel(struct dma_chan* /*chan*/) {}  // channels are shared; 
 
 struct device* dmaengine_get_dma_device(struct dma_chan* /*chan*/) {
   dmakit_machine_engine* e = engine_of_current();
-  return e == nullptr ? nullptr : e->dev.get();
+  return e == nullptr ? nullptr : e->dev;
 }
 
 struct dma_async_tx_descriptor* dmaengine_prep_dma_memcpy(struct dma_chan* chan, dma_addr_t dest,

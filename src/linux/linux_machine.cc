@@ -2,6 +2,7 @@
 // Machines and devices for the C API (linux layer; dmakit/linux/machine.h).
 #include "linux_machine.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -16,9 +17,20 @@
 namespace dmakit::linux_api {
 namespace {
 
-std::mutex current_lock;
-dmakit_machine* current = nullptr;  // guarded by current_lock
+// Every machine not yet destroyed, oldest first: the last is the current one, so destroying the
+// newest makes the one before it current again. Every device handle not yet destroyed, so that a
+// second dmakit_device_destroy() of one is refused instead of freeing it twice.
+std::mutex registry_lock;
+std::vector<dmakit_machine*> machines;             // guarded by registry_lock
+std::unordered_set<const struct device*> handles;  // guarded by registry_lock
 thread_local std::string last_error;
+
+// The last error on stderr, as the kernel would warn: for calls that return nothing.
+void print_last_error() { std::fprintf(stderr, "dmakit: %s\n", last_error.c_str()); }
+
+bool is_live_machine_locked(const dmakit_machine* m) {
+  return std::find(machines.begin(), machines.end(), m) != machines.end();
+}
 
 static_assert(__GFP_DMA == machine::Gfp::kDma && __GFP_DMA32 == machine::Gfp::kDma32 &&
               __GFP_ZERO == machine::Gfp::kZero && __GFP_THISNODE == machine::Gfp::kThisNode &&
@@ -47,14 +59,12 @@ iommu::InvalidationPolicy policy_of(int mode) {
 }  // namespace
 
 dmakit_machine* current_machine() {
-  const std::scoped_lock guard(current_lock);
-  if (current == nullptr) set_last_error("no machine: call dmakit_machine_create() first");
-  return current;
-}
-
-void set_current_machine(dmakit_machine* m) {
-  const std::scoped_lock guard(current_lock);
-  current = m;
+  const std::scoped_lock guard(registry_lock);
+  if (machines.empty()) {
+    set_last_error("no machine: call dmakit_machine_create() first");
+    return nullptr;
+  }
+  return machines.back();
 }
 
 void set_last_error(std::string message) { last_error = std::move(message); }
@@ -66,7 +76,12 @@ void record(std::string_view call, const Error& error) {
 void warn_if_failed(const Status& ok, std::string_view call) {
   if (ok) return;
   record(call, ok.error());
-  std::fprintf(stderr, "dmakit: %s\n", last_error.c_str());
+  print_last_error();
+}
+
+void warn(std::string message) {
+  set_last_error(std::move(message));
+  print_last_error();
 }
 
 machine::Gfp gfp_of(unsigned gfp) {
@@ -88,7 +103,70 @@ dma::Device* device_of(struct device* dev, std::string_view call) {
     set_last_error(fmt::format("{}: a NULL device", call));
     return nullptr;
   }
-  return &dev->dev;
+  if (dev->live == nullptr) {
+    set_last_error(fmt::format("{}: device '{}' outlived its machine (dmakit_machine_destroy)",
+                               call, dev->name));
+    return nullptr;
+  }
+  return &dev->live->dev;
+}
+
+void unlink_mempool(mempool_s* pool) {
+  // dmakit_machine_destroy() clears pool->machine under registry_lock before it ends the machine.
+  const std::scoped_lock guard(registry_lock);
+  if (dmakit_machine* m = pool->machine) {
+    const std::scoped_lock devices_guard(m->devices_lock);
+    std::erase(m->mempools, pool);
+  }
+}
+
+struct device* create_device(dmakit_machine* m, const char* name, int numa_node,
+                             bool machine_owned) {
+  if (m == nullptr || name == nullptr) {
+    set_last_error("dmakit_device_create: a NULL machine or name");
+    return nullptr;
+  }
+  {
+    const std::scoped_lock guard(registry_lock);
+    if (!is_live_machine_locked(m)) {
+      set_last_error(fmt::format("dmakit_device_create: {} is no machine (destroyed already?)",
+                                 static_cast<void*>(m)));
+      return nullptr;
+    }
+  }
+  if (m->platform.find_device(name) != nullptr) {
+    set_last_error(fmt::format("dmakit_device_create: '{}' exists already", name));
+    return nullptr;
+  }
+  if (numa_node < 0 || static_cast<std::size_t>(numa_node) >= m->machine.nodes().size()) {
+    set_last_error(fmt::format("dmakit_device_create: node {} of a machine with {}", numa_node,
+                               m->machine.nodes().size()));
+    return nullptr;
+  }
+  auto* dev = new device(*m, name, numa_node);
+  dma::Device& d = dev->live->dev;
+  if (m->iommu != nullptr) {
+    iommu::DomainConfig domain;
+    if (m->c_config.iommu == DMAKIT_IOMMU_PASSTHROUGH) domain.kind = iommu::DomainKind::Identity;
+    domain.policy = policy_of(m->c_config.iommu);
+    d.attach(&m->iommu->create_domain(domain));
+  }
+  // Linux gives a PCI device 32-bit masks until its driver asks for more.
+  (void)d.set_dma_mask_and_coherent(dma_bit_mask(32));
+  {
+    const std::scoped_lock guard(m->devices_lock);
+    m->devices.push_back(dev);
+  }
+  if (machine_owned) return dev;
+  const std::scoped_lock guard(registry_lock);
+  handles.insert(dev);
+  return dev;
+}
+
+dma::Device* device_or_warn(struct device* dev, std::string_view call) {
+  dma::Device* d = device_of(dev, call);
+  if (d == nullptr) print_last_error();
+  return d;
 }
 
 }  // namespace dmakit::linux_api
@@ -101,7 +179,14 @@ dmakit_machine::dmakit_machine(const machine::MachineConfig& config, const dmaki
   if (c.dma_debug != 0) (void)debug::DmaDebug::attach(platform);
 }
 
-dmakit_machine::~dmakit_machine() = default;
+dmakit_machine::~dmakit_machine() {
+  struct device* engine_device = engine != nullptr ? engine->dev : nullptr;
+  engine.reset();  // its workers use its device
+  const std::scoped_lock guard(devices_lock);
+  for (struct device* dev : devices) dev->live.reset();  // before the platform they belong to
+  for (struct mempool_s* pool : mempools) pool->pool.reset();
+  delete engine_device;  // the machine's own: no handle of it was given out to release
+}
 
 extern "C" {
 
@@ -121,7 +206,8 @@ struct dmakit_machine* dmakit_machine_create(const struct dmakit_machine_config*
   }
   try {
     auto* m = new dmakit_machine(linux_api::machine_config_of(*cfg), *cfg);
-    linux_api::set_current_machine(m);
+    const std::scoped_lock guard(linux_api::registry_lock);
+    linux_api::machines.push_back(m);
     return m;
   } catch (const ConfigError& e) {
     linux_api::set_last_error(fmt::format("dmakit_machine_create: {}", e.what()));
@@ -132,47 +218,56 @@ struct dmakit_machine* dmakit_machine_create(const struct dmakit_machine_config*
 void dmakit_machine_destroy(struct dmakit_machine* m) {
   if (m == nullptr) return;
   {
-    const std::scoped_lock guard(linux_api::current_lock);
-    if (linux_api::current == m) linux_api::current = nullptr;
+    const std::scoped_lock guard(linux_api::registry_lock);
+    const auto it = std::find(linux_api::machines.begin(), linux_api::machines.end(), m);
+    if (it == linux_api::machines.end()) {
+      linux_api::warn(fmt::format("dmakit_machine_destroy: {} is no machine (destroyed already?)",
+                                  static_cast<void*>(m)));
+      return;
+    }
+    linux_api::machines.erase(it);
+    // Under registry_lock, as dmakit_device_destroy() reads it.
+    const std::scoped_lock devices_guard(m->devices_lock);
+    for (struct device* dev : m->devices) dev->machine = nullptr;
+    for (struct mempool_s* pool : m->mempools) pool->machine = nullptr;
   }
   delete m;
 }
 
 struct device* dmakit_device_create(struct dmakit_machine* m, const char* name, int numa_node) {
-  if (m == nullptr || name == nullptr) {
-    linux_api::set_last_error("dmakit_device_create: a NULL machine or name");
-    return nullptr;
-  }
-  if (m->platform.find_device(name) != nullptr) {
-    linux_api::set_last_error(fmt::format("dmakit_device_create: '{}' exists already", name));
-    return nullptr;
-  }
-  if (numa_node < 0 || static_cast<std::size_t>(numa_node) >= m->machine.nodes().size()) {
-    linux_api::set_last_error(fmt::format("dmakit_device_create: node {} of a machine with {}",
-                                          numa_node, m->machine.nodes().size()));
-    return nullptr;
-  }
-  auto* dev = new device(*m, name, numa_node);
-  if (m->iommu != nullptr) {
-    iommu::DomainConfig domain;
-    if (m->c_config.iommu == DMAKIT_IOMMU_PASSTHROUGH) domain.kind = iommu::DomainKind::Identity;
-    domain.policy = linux_api::policy_of(m->c_config.iommu);
-    dev->dev.attach(&m->iommu->create_domain(domain));
-  }
-  // Linux gives a PCI device 32-bit masks until its driver asks for more.
-  (void)dev->dev.set_dma_mask_and_coherent(dma_bit_mask(32));
-  return dev;
+  return linux_api::create_device(m, name, numa_node, /*machine_owned=*/false);
 }
 
-void dmakit_device_destroy(struct device* dev) { delete dev; }
+void dmakit_device_destroy(struct device* dev) {
+  if (dev == nullptr) return;
+  {
+    const std::scoped_lock guard(linux_api::registry_lock);
+    if (linux_api::handles.erase(dev) == 0) {
+      linux_api::warn(fmt::format("dmakit_device_destroy: {} is no device (destroyed already?)",
+                                  static_cast<const void*>(dev)));
+      return;
+    }
+    // dmakit_machine_destroy() clears dev->machine under registry_lock before it ends the
+    // machine, so a machine seen here lives until this returns.
+    if (dmakit_machine* m = dev->machine) {
+      const std::scoped_lock devices_guard(m->devices_lock);
+      std::erase(m->devices, dev);
+    }
+    delete dev;
+  }
+}
 
 const char* dev_name(const struct device* dev) {
-  return dev == nullptr ? "(NULL device)" : dev->dev.name().c_str();
+  return dev == nullptr ? "(NULL device)" : dev->name.c_str();
 }
 
 int dmakit_device_read(struct device* dev, dma_addr_t addr, void* buf, size_t len) {
   dma::Device* d = linux_api::device_of(dev, "dmakit_device_read");
   if (d == nullptr) return -EINVAL;
+  if (buf == nullptr && len != 0) {
+    linux_api::set_last_error(fmt::format("dmakit_device_read: a NULL buffer of {} bytes", len));
+    return -EINVAL;
+  }
   const Status ok = dma::device_read(*d, DmaAddr(addr), {static_cast<std::byte*>(buf), len});
   if (ok) return 0;
   linux_api::record("dmakit_device_read", ok.error());
@@ -182,6 +277,10 @@ int dmakit_device_read(struct device* dev, dma_addr_t addr, void* buf, size_t le
 int dmakit_device_write(struct device* dev, dma_addr_t addr, const void* buf, size_t len) {
   dma::Device* d = linux_api::device_of(dev, "dmakit_device_write");
   if (d == nullptr) return -EINVAL;
+  if (buf == nullptr && len != 0) {
+    linux_api::set_last_error(fmt::format("dmakit_device_write: a NULL buffer of {} bytes", len));
+    return -EINVAL;
+  }
   const Status ok = dma::device_write(*d, DmaAddr(addr), {static_cast<const std::byte*>(buf), len});
   if (ok) return 0;
   linux_api::record("dmakit_device_write", ok.error());

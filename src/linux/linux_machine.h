@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dmakit/alloc/kmalloc_mask.h"
+#include "dmakit/alloc/mask_mempool.h"
 #include "dmakit/core/direction.h"
 #include "dmakit/core/error.h"
 #include "dmakit/core/result.h"
@@ -27,11 +28,14 @@
 #include "dmakit/linux/machine.h"
 #include "dmakit/machine/gfp.h"
 #include "dmakit/machine/machine.h"
+#include "dmakit/pool/dma_pool.h"
 
 struct dmakit_machine_engine;
 
 struct dmakit_machine {
   dmakit_machine(const dmakit::machine::MachineConfig& config, const dmakit_machine_config& c);
+  /// Stops the engine, then ends every device of the machine (their handles stay, refused by
+  /// device_of()), then the platform and the machine.
   ~dmakit_machine();
 
   const dmakit_machine_config c_config;
@@ -42,18 +46,49 @@ struct dmakit_machine {
   std::mutex lock;
   std::string stats_json;   ///< guarded by lock
   std::string last_report;  ///< guarded by lock
-  /// Guarded by lock: the copy engine, made on first use; destroyed first, its device with it.
+  /// Guarded by lock: the copy engine, made on first use; destroyed first.
   std::unique_ptr<dmakit_machine_engine> engine;
+  std::mutex devices_lock;
+  std::vector<struct device*> devices;      ///< guarded by devices_lock: those not destroyed yet
+  std::vector<struct mempool_s*> mempools;  ///< guarded by devices_lock: those not destroyed yet
 };
 
+/// A device handle. The machine owns what the device is (its dma::Device, registered with the
+/// platform); the handle itself lives until dmakit_device_destroy(), so a handle that outlived its
+/// machine is still memory dmakit can read, and is refused rather than followed.
 struct device {
-  device(dmakit_machine& m, const char* name, int node)
-      : machine(m), dev(m.platform, name, nullptr, node) {
-    dev.set_tracker(&live);  // dma_to_virt() answers for live mappings only
-  }
-  dmakit_machine& machine;
-  dmakit::dma::MappingTracker live;
-  dmakit::dma::Device dev;
+  /// What ends with the machine, or with the handle if that goes first.
+  struct Live {
+    Live(dmakit_machine& m, const char* dev_name, int node)
+        : dev(m.platform, dev_name, nullptr, node) {
+      dev.set_tracker(&tracker);  // dma_to_virt() answers for live mappings only
+    }
+    /// Ends the device's pools first: their chunks go back through the device.
+    ~Live();
+    dmakit::dma::MappingTracker tracker;
+    dmakit::dma::Device dev;
+    std::mutex pools_lock;
+    std::vector<struct dma_pool*> pools;  ///< guarded by pools_lock: those not destroyed yet
+  };
+  device(dmakit_machine& m, const char* dev_name, int node)
+      : machine(&m), name(dev_name), live(std::make_unique<Live>(m, dev_name, node)) {}
+  dmakit_machine* machine;  ///< null once the machine is destroyed
+  const std::string name;
+  std::unique_ptr<Live> live;  ///< null once the machine is destroyed
+};
+
+/// A DMA pool handle. As with a device handle, the pool itself ends with its device and the handle
+/// lives until dma_pool_destroy(), refused by every other call meanwhile.
+struct dma_pool {
+  std::unique_ptr<dmakit::pool::DmaPool> pool;  ///< null once the device has ended
+  struct device* dev;
+  const std::string name;
+};
+
+/// A mempool handle, which outlives its machine as a device handle does.
+struct mempool_s {
+  std::unique_ptr<dmakit::alloc::MaskMempool> pool;  ///< null once the machine is destroyed
+  dmakit_machine* machine;
 };
 
 /// A channel of the machine's engine, as dmaengine.h hands it out.
@@ -65,8 +100,8 @@ struct dma_chan {
 
 /// The engine of a machine: a device, the engine with its channels, and the best-method copier.
 struct dmakit_machine_engine {
-  explicit dmakit_machine_engine(std::unique_ptr<struct device> d)
-      : dev(std::move(d)), engine(dev->dev, config(dev->dev.name())), tx(engine) {
+  explicit dmakit_machine_engine(struct device* d)
+      : dev(d), engine(d->live->dev, config(d->name)), tx(engine) {
     for (const std::unique_ptr<dmakit::engine::Channel>& c : engine.channels())
       channels.push_back(std::make_unique<dma_chan>(c.get()));
   }
@@ -77,7 +112,7 @@ struct dmakit_machine_engine {
     c.channels = 2;
     return c;  // blocking workers: an idle engine costs no CPU
   }
-  std::unique_ptr<struct device> dev;  ///< destroyed after the engine that uses it
+  struct device* dev;  ///< the machine's, which ends it after the engine
   dmakit::engine::DmaEngine engine;
   dmakit::engine::AsyncTx tx;
   std::vector<std::unique_ptr<dma_chan>> channels;
@@ -85,9 +120,9 @@ struct dmakit_machine_engine {
 
 namespace dmakit::linux_api {
 
-/// The current machine; null, with the last error set, when there is none.
+/// The current machine: the newest one not yet destroyed; null, with the last error set, when there
+/// is none.
 [[nodiscard]] dmakit_machine* current_machine();
-void set_current_machine(dmakit_machine* m);
 
 /// Records why a call failed for dmakit_last_error().
 void set_last_error(std::string message);
@@ -96,6 +131,8 @@ void record(std::string_view call, const Error& error);
 /// Records a failure of a call that returns nothing and reports it on stderr, as the kernel would
 /// warn; nothing when `ok`.
 void warn_if_failed(const Status& ok, std::string_view call);
+/// Records `message` and reports it on stderr: a failed call that returns nothing.
+void warn(std::string message);
 
 /// The value of `r` converted, or `failed` with the error recorded for `call` (allocation failures
 /// are normal: recorded, not printed).
@@ -123,7 +160,19 @@ inline struct page* c_page(machine::Page* page) { return reinterpret_cast<struct
 /// every mapping call refuses.
 [[nodiscard]] Direction direction_of(int dir);
 
-/// The device behind a C handle; null, with `call`'s error recorded, for a null handle.
+/// dmakit_device_create(); a `machine_owned` device (the engine's) gives out no handle to release:
+/// the machine deletes it.
+[[nodiscard]] struct device* create_device(dmakit_machine* m, const char* name, int numa_node,
+                                           bool machine_owned);
+
+/// Takes a mempool out of its machine's list while the machine is there; after that, its handle
+/// no longer names the machine.
+void unlink_mempool(mempool_s* pool);
+
+/// The device behind a C handle; null, with `call`'s error recorded, for a null handle or one whose
+/// machine was destroyed.
 [[nodiscard]] dma::Device* device_of(struct device* dev, std::string_view call);
+/// As device_of(), for calls that return nothing: a refused handle is also reported on stderr.
+[[nodiscard]] dma::Device* device_or_warn(struct device* dev, std::string_view call);
 
 }  // namespace dmakit::linux_api

@@ -11,13 +11,42 @@
 
 using namespace dmakit;
 
-struct dma_pool {
-  std::unique_ptr<pool::DmaPool> pool;
-};
+namespace {
 
-struct mempool_s {
-  std::unique_ptr<alloc::MaskMempool> pool;
-};
+// The pool behind a handle; null, with `call`'s error recorded, for a null handle or one whose
+// device has ended.
+pool::DmaPool* pool_of(struct dma_pool* pool, std::string_view call) {
+  if (pool == nullptr) {
+    linux_api::set_last_error(fmt::format("{}: a NULL pool", call));
+    return nullptr;
+  }
+  if (pool->pool == nullptr) {
+    linux_api::set_last_error(fmt::format("{}: pool '{}' outlived its device", call, pool->name));
+    return nullptr;
+  }
+  return pool->pool.get();
+}
+
+// The mempool behind a handle; null, with `call`'s error recorded, for a null handle or one whose
+// machine was destroyed.
+alloc::MaskMempool* mempool_of(mempool_t* pool, std::string_view call) {
+  if (pool == nullptr) {
+    linux_api::set_last_error(fmt::format("{}: a NULL pool", call));
+    return nullptr;
+  }
+  if (pool->pool == nullptr) {
+    linux_api::set_last_error(fmt::format("{}: the pool outlived its machine", call));
+    return nullptr;
+  }
+  return pool->pool.get();
+}
+
+}  // namespace
+
+device::Live::~Live() {
+  const std::scoped_lock guard(pools_lock);
+  for (struct dma_pool* pool : pools) pool->pool.reset();
+}
 
 extern "C" {
 
@@ -31,19 +60,23 @@ struct dma_pool* dma_pool_create(const char* name, struct device* dev, size_t si
     linux_api::record("dma_pool_create", p.error());
     return nullptr;
   }
-  return new dma_pool{std::move(*p)};
+  auto* handle = new dma_pool{std::move(*p), dev, name == nullptr ? "" : name};
+  const std::scoped_lock guard(dev->live->pools_lock);
+  dev->live->pools.push_back(handle);
+  return handle;
 }
 
 void* dma_pool_alloc(struct dma_pool* pool, gfp_t gfp, dma_addr_t* handle) {
-  if (pool == nullptr || handle == nullptr) {
-    linux_api::set_last_error("dma_pool_alloc: a NULL pool or handle");
+  pool::DmaPool* p = pool_of(pool, "dma_pool_alloc");
+  if (p == nullptr) return nullptr;
+  if (handle == nullptr) {
+    linux_api::set_last_error("dma_pool_alloc: a NULL handle pointer");
     return nullptr;
   }
   DmaAddr addr;
   const machine::Gfp flags = linux_api::gfp_of(gfp);
   void* cpu = linux_api::pointer_or_record(
-      (gfp & __GFP_ZERO) != 0 ? pool->pool->zalloc(flags, &addr) : pool->pool->alloc(flags, &addr),
-      "dma_pool_alloc");
+      (gfp & __GFP_ZERO) != 0 ? p->zalloc(flags, &addr) : p->alloc(flags, &addr), "dma_pool_alloc");
   *handle = cpu == nullptr ? ~dma_addr_t{0} : addr.value();
   return cpu;
 }
@@ -53,11 +86,24 @@ void* dma_pool_zalloc(struct dma_pool* pool, gfp_t gfp, dma_addr_t* handle) {
 }
 
 void dma_pool_free(struct dma_pool* pool, void* vaddr, dma_addr_t addr) {
-  if (pool == nullptr || vaddr == nullptr) return;
-  linux_api::warn_if_failed(pool->pool->free(vaddr, DmaAddr(addr)), "dma_pool_free");
+  pool::DmaPool* p = pool_of(pool, "dma_pool_free");
+  if (p == nullptr || vaddr == nullptr) {
+    if (p != nullptr) linux_api::set_last_error("dma_pool_free: a NULL block");
+    linux_api::warn(dmakit_last_error());
+    return;
+  }
+  linux_api::warn_if_failed(p->free(vaddr, DmaAddr(addr)), "dma_pool_free");
 }
 
-void dma_pool_destroy(struct dma_pool* pool) { delete pool; }
+void dma_pool_destroy(struct dma_pool* pool) {
+  if (pool == nullptr) return;
+  if (pool->pool != nullptr) {  // its device is live: it holds the pool in its list
+    device::Live& live = *pool->dev->live;
+    const std::scoped_lock guard(live.pools_lock);
+    std::erase(live.pools, pool);
+  }
+  delete pool;
+}
 
 mempool_t* mempool_create_pool_pmask(int min_nr, int size, u64 mask) {
   dmakit_machine* m = linux_api::current_machine();
@@ -74,19 +120,29 @@ mempool_t* mempool_create_pool_pmask(int min_nr, int size, u64 mask) {
     linux_api::record("mempool_create_pool_pmask", p.error());
     return nullptr;
   }
-  return new mempool_s{std::move(*p)};
+  auto* handle = new mempool_s{std::move(*p), m};
+  const std::scoped_lock guard(m->devices_lock);
+  m->mempools.push_back(handle);
+  return handle;
 }
 
 void* mempool_alloc(mempool_t* pool, gfp_t gfp) {
-  if (pool == nullptr) return nullptr;
-  return linux_api::pointer_or_record(pool->pool->alloc(linux_api::gfp_of(gfp)), "mempool_alloc");
+  alloc::MaskMempool* p = mempool_of(pool, "mempool_alloc");
+  if (p == nullptr) return nullptr;
+  return linux_api::pointer_or_record(p->alloc(linux_api::gfp_of(gfp)), "mempool_alloc");
 }
 
 void mempool_free(void* element, mempool_t* pool) {
-  if (pool == nullptr || element == nullptr) return;
-  linux_api::warn_if_failed(pool->pool->free(static_cast<std::byte*>(element)), "mempool_free");
+  if (element == nullptr) return;  // as the kernel's
+  alloc::MaskMempool* p = mempool_of(pool, "mempool_free");
+  if (p == nullptr) return linux_api::warn(dmakit_last_error());
+  linux_api::warn_if_failed(p->free(static_cast<std::byte*>(element)), "mempool_free");
 }
 
-void mempool_destroy(mempool_t* pool) { delete pool; }
+void mempool_destroy(mempool_t* pool) {
+  if (pool == nullptr) return;
+  linux_api::unlink_mempool(pool);
+  delete pool;
+}
 
 }  // extern "C"

@@ -14,19 +14,28 @@
 #include <bit>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "dmakit/core/assert.h"
+#include "dmakit/core/request_size.h"
 
 namespace dmakit::pool {
 
 Result<std::unique_ptr<DmaPool>> DmaPool::create(std::string name, dma::Device& dev,
                                                  std::uint64_t size, std::uint64_t align,
                                                  std::uint64_t boundary) {
-  if (size == 0) return fail(Errc::InvalidArgument, "dma pool '{}': block size 0", name);
+  // The kernel's bound: a pool serves small blocks, and larger ones are coherent allocations.
+  constexpr std::uint64_t kMaxBlock = std::numeric_limits<std::int32_t>::max();
+  if (size == 0 || size > kMaxBlock)
+    return fail(Errc::InvalidArgument, "dma pool '{}': block size {} is not 1 to {} bytes", name,
+                size, kMaxBlock);
   if (align == 0) align = 1;
   if (!std::has_single_bit(align))
     return fail(Errc::InvalidArgument, "dma pool '{}': align {} is not a power of two", name,
                 align);
+  // Bounded, so that neither the rounding below nor the chunk size after it can wrap.
+  if (Status ok = check_request_bytes("align", align); !ok)
+    return fail(Errc::InvalidArgument, "dma pool '{}': {}", name, ok.error().message);
   const std::uint64_t block = align_up(size, align);
   if (boundary != 0 && (!std::has_single_bit(boundary) || boundary < block))
     return fail(Errc::InvalidArgument,

@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "dmakit/core/request_size.h"
 #include "testing/mask_machine.h"
 
 namespace dmakit::alloc {
@@ -62,6 +63,15 @@ TEST_F(KmallocMaskTest, LargeRequestsTakeWholePages) {
   EXPECT_EQ(mask_.stats().used_pages, 4u);
   EXPECT_EQ(kmalloc_.kfree(p + 8).error().code, Errc::InvalidArgument);
   ASSERT_TRUE(kmalloc_.kfree(p));
+  EXPECT_EQ(mask_.stats().used_pages, 0u);
+}
+
+TEST_F(KmallocMaskTest, RefusesSizesThatOverflowPageRounding) {
+  for (const std::uint64_t size : {~std::uint64_t{0}, ~std::uint64_t{0} - (kPageSize - 1)}) {
+    const auto p = kmalloc_.kmalloc_mask(size, machine::kGfpKernel, ~std::uint64_t{0});
+    ASSERT_FALSE(p) << size;
+    EXPECT_EQ(p.error().code, Errc::InvalidArgument);
+  }
   EXPECT_EQ(mask_.stats().used_pages, 0u);
 }
 

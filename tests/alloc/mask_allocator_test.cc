@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "dmakit/core/request_size.h"
 #include "testing/mask_machine.h"
 
 namespace dmakit::alloc {
@@ -101,6 +102,21 @@ TEST_F(MaskAllocatorTest, RejectsSizesMasksAndFlagsThatMakeNoSense) {
   EXPECT_EQ(mask_.alloc_pages_mask(machine::kGfpDma, kPageSize, dma_bit_mask(24)).error().code,
             Errc::InvalidArgument);
   EXPECT_TRUE(warnings_.empty());
+}
+
+TEST_F(MaskAllocatorTest, RefusesSizesThatOverflowPageRounding) {
+  // Rounded up to a page, these wrapped to 0 pages: the pool's first frame, handed out again.
+  for (const std::uint64_t size :
+       {~std::uint64_t{0}, ~std::uint64_t{0} - (kPageSize - 1), kMaxRequestBytes + 1}) {
+    const auto page = mask_.alloc_pages_mask(kGfpKernel, size, dma_bit_mask(20));
+    ASSERT_FALSE(page) << size;
+    EXPECT_EQ(page.error().code, Errc::InvalidArgument);
+    EXPECT_NE(page.error().message.find("limit of one request"), std::string::npos);
+  }
+  EXPECT_EQ(mask_.stats().used_pages, 0u);
+  Page* page = mask_.alloc_pages_mask(kGfpKernel, kPageSize, dma_bit_mask(20)).value();
+  EXPECT_FALSE(mask_.free_pages_mask(page, ~std::uint64_t{0}));  // not freed as 0 pages
+  EXPECT_TRUE(mask_.free_pages_mask(page, kPageSize));
 }
 
 TEST_F(MaskAllocatorTest, ZeroFlagClearsPoolMemory) {
@@ -217,6 +233,15 @@ TEST_F(ForcedMaskAllocatorTest, WaitingAllocationTimesOut) {
   EXPECT_FALSE(got);
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
   EXPECT_TRUE(mask_.free_pages_mask(all, kMiB));
+}
+
+TEST_F(ForcedMaskAllocatorTest, ARunLargerThanTheWindowFailsWithoutWaiting) {
+  // No free can make 2 MiB of room in a 1 MiB pool: waiting for one only delays the failure.
+  const auto start = std::chrono::steady_clock::now();
+  const auto got = mask_.alloc_pages_mask(kGfpWait | kGfpNoWarn, 2 * kMiB, dma_bit_mask(32));
+  EXPECT_FALSE(got);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+  EXPECT_EQ(mask_.stats().waits, 0u);
 }
 
 TEST_F(TopDownMaskAllocatorTest, SearchesDownFromTheTopOfTheCallersWindow) {

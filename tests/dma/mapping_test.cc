@@ -90,6 +90,30 @@ TEST_F(MappingTest, BadArgumentsGetClearErrors) {
   EXPECT_TRUE(machine_.vmalloc_area().vfree(vm));
 }
 
+TEST_F(MappingTest, MapPageRefusesOffsetsThatWrapThePage) {
+  // page + (2^64 - 16) is the 16 bytes before the page: someone else's memory.
+  Page* page = low_page();
+  for (const std::uint64_t offset : {~std::uint64_t{0} - 15, kMaxRequestBytes + 1}) {
+    const Result<DmaAddr> dma = map_page(dev_, page, offset, 16, Direction::ToDevice);
+    ASSERT_FALSE(dma) << offset;
+    EXPECT_EQ(dma.error().code, Errc::InvalidArgument);
+    EXPECT_NE(dma.error().message.find("offset"), std::string::npos);
+  }
+  EXPECT_FALSE(map_page(dev_, page, 0, ~std::uint64_t{0}, Direction::ToDevice));
+  EXPECT_FALSE(
+      map_single(dev_, machine_.page_address(page), ~std::uint64_t{0} - 15, Direction::ToDevice));
+  EXPECT_TRUE(machine_.page_allocator().free_pages(page, 0));
+}
+
+TEST_F(MappingTest, CoherentAllocationRefusesSizesThatOverflowRounding) {
+  for (const std::uint64_t size : {~std::uint64_t{0}, ~std::uint64_t{0} - (kPageSize - 1)}) {
+    DmaAddr handle{};
+    const Result<std::byte*> cpu = alloc_coherent(dev_, size, &handle, machine::kGfpKernel);
+    ASSERT_FALSE(cpu) << size;
+    EXPECT_EQ(cpu.error().code, Errc::InvalidArgument);
+  }
+}
+
 TEST_F(MappingTest, MaskSettersRefuseWhatThePlatformCannotHonour) {
   EXPECT_EQ(dev_.set_dma_mask(0xff00ffffu).error().code, Errc::InvalidArgument);
   EXPECT_TRUE(dev_.dma_supported(dma_bit_mask(24)));

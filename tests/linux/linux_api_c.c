@@ -3,6 +3,7 @@
 #include "linux_api_c.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "dmakit/linux/dma-mapping.h"
@@ -346,6 +347,112 @@ int c_bad_calls_report_and_change_nothing(const struct dmakit_machine_config *cf
   struct scatterlist sg;
   sg_init_table(&sg, 1);
   CHECK(dma_map_sg(dev, &sg, 0, DMA_TO_DEVICE) == 0);
+  dmakit_device_destroy(dev);
+  dmakit_machine_destroy(m);
+  return 0;
+}
+
+/* Sizes near SIZE_MAX once wrapped when rounded up to a page: kmalloc handed out physical page 0
+ * and dma_alloc_coherent a buffer at bus address 0x1000, memory other callers own. */
+int c_huge_sizes_are_refused_not_wrapped(const struct dmakit_machine_config *cfg) {
+  struct dmakit_machine *m = dmakit_machine_create(cfg);
+  CHECK(m != NULL);
+  struct device *dev = dmakit_device_create(m, "dev", 0);
+  CHECK(dev != NULL);
+  const size_t huge[] = {SIZE_MAX, SIZE_MAX - (PAGE_SIZE - 1), SIZE_MAX - 15};
+  for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); ++i) {
+    CHECK(kmalloc(huge[i], GFP_KERNEL) == NULL);
+    CHECK(strstr(dmakit_last_error(), "kmalloc: size") != NULL);
+    CHECK(kmalloc_mask(huge[i], GFP_KERNEL, DMA_BIT_MASK(32)) == NULL);
+    CHECK(kcalloc(1, huge[i], GFP_KERNEL) == NULL);
+    CHECK(vmalloc(huge[i]) == NULL);
+    dma_addr_t handle = 0;
+    CHECK(dma_alloc_coherent(dev, huge[i], &handle, GFP_KERNEL) == NULL);
+    CHECK(handle == DMA_MAPPING_ERROR);
+    CHECK(strstr(dmakit_last_error(), "dma_alloc_coherent") != NULL);
+    CHECK(dma_pool_create("huge", dev, huge[i], 8, 0) == NULL);
+    CHECK(strstr(dmakit_last_error(), "block size") != NULL);
+  }
+  /* Huge sizes given for real buffers: refused, and the buffers stay as they were. */
+  char *buf = kmalloc(64, GFP_KERNEL);
+  CHECK(buf != NULL);
+  CHECK(dma_mapping_error(dev, dma_map_single(dev, buf, SIZE_MAX, DMA_TO_DEVICE)));
+  const dma_addr_t addr = dma_map_single(dev, buf, 64, DMA_TO_DEVICE);
+  CHECK(!dma_mapping_error(dev, addr));
+  dma_sync_single_for_cpu(dev, addr, SIZE_MAX, DMA_TO_DEVICE);
+  CHECK(strstr(dmakit_last_error(), "dma_sync_single_for_cpu") != NULL);
+  dma_unmap_single(dev, addr, SIZE_MAX, DMA_TO_DEVICE);
+  CHECK(strstr(dmakit_last_error(), "dma_unmap_single") != NULL);
+  dma_unmap_single(dev, addr, 64, DMA_TO_DEVICE);
+  kfree(buf);
+  dma_addr_t handle;
+  void *cpu = dma_alloc_coherent(dev, PAGE_SIZE, &handle, GFP_KERNEL);
+  CHECK(cpu != NULL);
+  dma_free_coherent(dev, SIZE_MAX, cpu, handle);
+  CHECK(strstr(dmakit_last_error(), "dma_free_coherent") != NULL);
+  dma_free_coherent(dev, PAGE_SIZE, cpu, handle);
+  dmakit_device_destroy(dev);
+  dmakit_machine_destroy(m);
+  return 0;
+}
+
+/* An offset of SIZE_MAX - 15 once wrapped to the 16 bytes before the page, which the device then
+ * read: the neighbouring page's data. */
+int c_map_page_refuses_offsets_that_wrap(const struct dmakit_machine_config *cfg) {
+  struct dmakit_machine *m = dmakit_machine_create(cfg);
+  CHECK(m != NULL);
+  struct device *dev = dmakit_device_create(m, "dev", 0);
+  CHECK(dev != NULL);
+  struct page *pair = alloc_pages(GFP_KERNEL, 1);
+  CHECK(pair != NULL);
+  struct page *second = pfn_to_page(page_to_pfn(pair) + 1);
+  const size_t offsets[] = {SIZE_MAX - 15, SIZE_MAX, (size_t)1 << 60};
+  for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); ++i) {
+    CHECK(dma_mapping_error(dev, dma_map_page(dev, second, offsets[i], 16, DMA_TO_DEVICE)));
+    CHECK(strstr(dmakit_last_error(), "dma_map_page") != NULL);
+    CHECK(strstr(dmakit_last_error(), "offset") != NULL);
+  }
+  CHECK(dma_mapping_error(dev, dma_map_page(dev, second, 0, SIZE_MAX, DMA_TO_DEVICE)));
+  /* An offset past the page inside the same allocation is fine, as in the kernel. */
+  const dma_addr_t addr = dma_map_page(dev, pair, PAGE_SIZE + 8, 16, DMA_TO_DEVICE);
+  CHECK(!dma_mapping_error(dev, addr));
+  CHECK(device_sees(dev, addr, (const char *)page_address(second) + 8, 16));
+  dma_unmap_page(dev, addr, 16, DMA_TO_DEVICE);
+  __free_pages(pair, 1);
+  dmakit_device_destroy(dev);
+  dmakit_machine_destroy(m);
+  return 0;
+}
+
+/* A list that chains back into itself mapped with nents 1000 once gave 1000 mappings of which 999
+ * could never be unmapped. */
+int c_looping_or_short_scatterlists_are_refused(const struct dmakit_machine_config *cfg) {
+  struct dmakit_machine *m = dmakit_machine_create(cfg);
+  CHECK(m != NULL);
+  struct device *dev = dmakit_device_create(m, "dev", 0);
+  CHECK(dev != NULL);
+  char *buf = kmalloc(64, GFP_KERNEL);
+  CHECK(buf != NULL);
+  struct scatterlist loop[2];
+  sg_init_table(loop, 2);
+  sg_set_buf(&loop[0], buf, 64);
+  sg_chain(loop, 2, loop); /* entry 1 links back to entry 0 */
+  CHECK(dma_map_sg(dev, loop, 1000, DMA_TO_DEVICE) == 0);
+  CHECK(strstr(dmakit_last_error(), "loops") != NULL);
+  CHECK(loop[0].dma_length == 0);
+  CHECK(sg_nents(loop) == -EINVAL);
+  dma_unmap_sg(dev, loop, 1000, DMA_TO_DEVICE);
+  CHECK(strstr(dmakit_last_error(), "dma_unmap_sg") != NULL);
+  /* The one entry before the link is a list of its own. */
+  CHECK(dma_map_sg(dev, loop, 1, DMA_TO_DEVICE) == 1);
+  dma_unmap_sg(dev, loop, 1, DMA_TO_DEVICE);
+
+  struct scatterlist one;
+  sg_init_one(&one, buf, 64);
+  CHECK(dma_map_sg(dev, &one, 3, DMA_TO_DEVICE) == 0);
+  CHECK(strstr(dmakit_last_error(), "past the list's end") != NULL);
+  CHECK(one.dma_length == 0);
+  kfree(buf);
   dmakit_device_destroy(dev);
   dmakit_machine_destroy(m);
   return 0;

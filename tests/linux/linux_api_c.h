@@ -18,6 +18,9 @@ int c_declared_memory_serves_coherent_allocations(const struct dmakit_machine_co
 int c_mask_allocations_stay_under_their_masks(const struct dmakit_machine_config* cfg);
 int c_vmalloc_memory_is_not_one_dma_buffer(const struct dmakit_machine_config* cfg);
 int c_bad_calls_report_and_change_nothing(const struct dmakit_machine_config* cfg);
+int c_huge_sizes_are_refused_not_wrapped(const struct dmakit_machine_config* cfg);
+int c_map_page_refuses_offsets_that_wrap(const struct dmakit_machine_config* cfg);
+int c_looping_or_short_scatterlists_are_refused(const struct dmakit_machine_config* cfg);
 int c_dmaengine_copies_and_reports(const struct dmakit_machine_config* cfg);
 int c_misuse_checker_reports_a_buggy_driver(const struct dmakit_machine_config* cfg);
 int c_remaining_names_keep_the_kernels_meaning(const struct dmakit_machine_config* cfg);

@@ -7,6 +7,7 @@
 #include <map>
 #include <vector>
 
+#include "dmakit/core/request_size.h"
 #include "dmakit/dma/platform.h"
 #include "testing/small_machine.h"
 
@@ -57,6 +58,23 @@ TEST_F(DmaPoolTest, RejectsBadParameters) {
   EXPECT_EQ(DmaPool::create("a", dev_, 64, 24, 0).error().code, Errc::InvalidArgument);
   EXPECT_EQ(DmaPool::create("a", dev_, 64, 8, 32).error().code, Errc::InvalidArgument);
   EXPECT_EQ(DmaPool::create("a", dev_, 64, 8, 100).error().code, Errc::InvalidArgument);
+}
+
+TEST_F(DmaPoolTest, RefusesBlockSizesThatOverflowAlignment) {
+  // The block size rounded up to the alignment wrapped: a pool of 0-byte or 2^64-byte blocks.
+  for (const std::uint64_t size :
+       {~std::uint64_t{0}, ~std::uint64_t{0} - 7, kMaxRequestBytes + 1}) {
+    const auto pool = DmaPool::create("huge", dev_, size, 8, 0);
+    ASSERT_FALSE(pool) << size;
+    EXPECT_EQ(pool.error().code, Errc::InvalidArgument);
+    EXPECT_NE(pool.error().message.find("block size"), std::string::npos);
+  }
+  // The kernel's bound on a block: at most INT_MAX bytes.
+  EXPECT_TRUE(DmaPool::create("big", dev_, (std::uint64_t{1} << 31) - 1, 8, 0));
+  EXPECT_FALSE(DmaPool::create("big", dev_, std::uint64_t{1} << 31, 8, 0));
+  const auto aligned = DmaPool::create("huge", dev_, 64, std::uint64_t{1} << 63, 0);
+  ASSERT_FALSE(aligned);
+  EXPECT_NE(aligned.error().message.find("align"), std::string::npos);
 }
 
 TEST_F(DmaPoolTest, BadFreesAreRefused) {

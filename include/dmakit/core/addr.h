@@ -8,6 +8,8 @@
 #include <compare>
 #include <cstdint>
 
+#include "dmakit/core/assert.h"
+
 namespace dmakit {
 
 /// An address in one address space. `Space` is a tag type that keeps the spaces apart at compile
@@ -54,7 +56,12 @@ constexpr PhysAddr pfn_to_phys(Pfn pfn) { return PhysAddr(pfn << kPageShift); }
 constexpr bool is_aligned(std::uint64_t value, std::uint64_t alignment) {
   return (value & (alignment - 1)) == 0;
 }
+/// `value` rounded up to a multiple of `alignment` (a power of two). The result must fit in 64
+/// bits: sizes a caller passed go through round_up_request() (request_size.h) instead, which
+/// refuses those whose rounding could wrap.
 constexpr std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
+  DMAKIT_ASSERT(value <= ~std::uint64_t{0} - (alignment - 1), "align_up({:#x}, {:#x}) wraps", value,
+                alignment);
   return (value + alignment - 1) & ~(alignment - 1);
 }
 constexpr std::uint64_t align_down(std::uint64_t value, std::uint64_t alignment) {

@@ -9,6 +9,7 @@
 #include "dmakit/core/error.h"
 #include "dmakit/core/mask.h"
 #include "dmakit/core/rate_limit.h"
+#include "dmakit/core/request_size.h"
 #include "dmakit/core/result.h"
 #include "dmakit/core/stats.h"
 #include "dmakit/core/units.h"

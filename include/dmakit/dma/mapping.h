@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "dmakit/core/request_size.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/direct.h"
 #include "dmakit/dma/dma_ops.h"
@@ -27,6 +28,10 @@ inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys,
   if (dev.observer() != nullptr) [[unlikely]]
     notify_map_result(dev, kind, phys, dma, size, dir, cpu);
 }
+/// The refusal of a map call whose offset or size is above kMaxRequestBytes, observers told:
+/// `page + offset` would wrap to memory before the page (seed 004: the buffer, and nothing else).
+[[nodiscard, gnu::noinline, gnu::cold]] std::unexpected<Error> oversized_mapping(
+    const Device& dev, MappingKind kind, std::uint64_t offset, std::uint64_t size, Direction dir);
 /// map_page through the device's ops, observers told: out of line, off the inline direct path.
 [[nodiscard]] Result<DmaAddr> ops_map_page(Device& dev, machine::Page* page, std::uint64_t offset,
                                            std::uint64_t size, Direction dir);
@@ -37,9 +42,12 @@ inline void notify_map(const Device& dev, MappingKind kind, PhysAddr phys,
 /// size, a direction that is not a mapping direction, more than max_mapping_size() to bounce),
 /// BadAddress (memory outside RAM), AboveMask (the device cannot reach the buffer and there is no
 /// bounce pool), NoBounceSlot (the bounce pool is full). Any error is Linux's DMA_MAPPING_ERROR.
+/// An offset or size above kMaxRequestBytes is InvalidArgument, before any address arithmetic.
 [[nodiscard]] inline Result<DmaAddr> map_page(Device& dev, machine::Page* page,
                                               std::uint64_t offset, std::uint64_t size,
                                               Direction dir) {
+  if ((offset | size) > kMaxRequestBytes) [[unlikely]]
+    return detail::oversized_mapping(dev, MappingKind::Page, offset, size, dir);
   if (dev.ops() != nullptr) [[unlikely]]
     return detail::ops_map_page(dev, page, offset, size, dir);
   const PhysAddr phys = dev.memory().page_to_phys(page) + offset;

@@ -41,6 +41,8 @@ int dma_supported(struct device* dev, u64 mask);
 dma_addr_t dma_map_single(struct device* dev, void* ptr, size_t size, enum dma_data_direction dir);
 void dma_unmap_single(struct device* dev, dma_addr_t addr, size_t size,
                       enum dma_data_direction dir);
+/* DMA_MAPPING_ERROR, with the reason in dmakit_last_error(), for an offset or size above 2^48
+ * bytes (which `page + offset` could wrap) as for any other failure. */
 dma_addr_t dma_map_page(struct device* dev, struct page* page, size_t offset, size_t size,
                         enum dma_data_direction dir);
 void dma_unmap_page(struct device* dev, dma_addr_t addr, size_t size, enum dma_data_direction dir);
@@ -48,7 +50,8 @@ void dma_unmap_page(struct device* dev, dma_addr_t addr, size_t size, enum dma_d
 int dma_mapping_error(struct device* dev, dma_addr_t addr);
 
 /* Maps `nents` entries and returns the DMA segments written to the first entries (fewer where
- * adjacent entries merge); 0 on failure, with nothing mapped. */
+ * adjacent entries merge); 0 on failure, with nothing mapped. A list that ends before `nents`
+ * entries, or chains back to an entry already walked, is refused. */
 int dma_map_sg(struct device* dev, struct scatterlist* sg, int nents, enum dma_data_direction dir);
 /* Takes the `nents` passed to dma_map_sg(), not the count it returned. */
 void dma_unmap_sg(struct device* dev, struct scatterlist* sg, int nents,

@@ -2,7 +2,9 @@
 /* The DMA engine API (linux/dmaengine.h) over dmakit's engine, and seed 002's one call,
  * dma_async_memcpy(). The current machine has one copy engine, a 64-bit device behind the
  * machine's IOMMU when it has one, with two channels; drivers map their buffers for the device
- * dmaengine_get_dma_device() names and prepare descriptors on bus addresses. */
+ * dmaengine_get_dma_device() names and prepare descriptors on bus addresses. That device and the
+ * channels belong to the machine: dmakit_device_destroy() refuses the device, and both are gone
+ * with the machine. */
 #ifndef DMAKIT_LINUX_DMAENGINE_H
 #define DMAKIT_LINUX_DMAENGINE_H
 

@@ -1,7 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Setting up a simulated machine from C: RAM, the mask pool, bounce buffers, an IOMMU and its
  * policy, the misuse checker, and the devices drivers run against. The kernel-named calls of the
- * other headers act on the current machine: the one created last and not yet destroyed. */
+ * other headers act on the current machine: the newest one not yet destroyed. Destroying it makes
+ * the one created before it (if still there) current again.
+ *
+ * Ownership: a machine owns its devices. dmakit_machine_destroy() ends every device of the
+ * machine, but not the device handles: each handle stays readable until dmakit_device_destroy()
+ * releases it, and any call with a handle whose machine is gone is refused (NULL, an error value
+ * or DMA_MAPPING_ERROR, with "outlived its machine" in dmakit_last_error()) instead of touching
+ * freed memory. So either order is safe: destroy the devices and then the machine, or the machine
+ * and then the devices. Every handle dmakit_device_create() returned is released by exactly one
+ * dmakit_device_destroy(); a second one is refused with a message. DMA pools (of a device) and
+ * mempools (of a machine) follow the same rule: they end with their owner, and their handles stay,
+ * refused by every call, until dma_pool_destroy() or mempool_destroy(). Memory handed out by any
+ * of them goes with the machine. */
 #ifndef DMAKIT_LINUX_MACHINE_H
 #define DMAKIT_LINUX_MACHINE_H
 
@@ -32,17 +44,20 @@ void dmakit_machine_config_default(struct dmakit_machine_config* cfg);
 /* A machine, which becomes the current one; NULL with the reason in dmakit_last_error() for a
  * configuration that cannot work. */
 struct dmakit_machine* dmakit_machine_create(const struct dmakit_machine_config* cfg);
-/* Destroys the machine and its devices. */
+/* Destroys the machine and ends its devices (their handles stay until dmakit_device_destroy()). A
+ * pointer that is no live machine (destroyed already) is refused with a message on stderr. */
 void dmakit_machine_destroy(struct dmakit_machine* m);
 
 /* A device with the kernel's default 32-bit masks (as Linux gives PCI devices), behind the
- * machine's IOMMU when it has one; NULL for a duplicate name or a bad node. */
+ * machine's IOMMU when it has one; NULL for a duplicate name, a bad node or a destroyed machine. */
 struct device* dmakit_device_create(struct dmakit_machine* m, const char* name, int numa_node);
+/* Ends the device (if its machine has not already) and releases the handle. NULL is a no-op; a
+ * handle released already is refused with a message on stderr. */
 void dmakit_device_destroy(struct device* dev);
 const char* dev_name(const struct device* dev);
 
-/* The device's side of the bus: reads/writes by bus address through the platform. 0, or -EFAULT
- * on a fault (nothing is touched). */
+/* The device's side of the bus: reads/writes by bus address through the platform. 0, -EFAULT on
+ * a fault (nothing is touched), or -EINVAL for a NULL or stale device or a NULL buffer. */
 int dmakit_device_read(struct device* dev, dma_addr_t addr, void* buf, size_t len);
 int dmakit_device_write(struct device* dev, dma_addr_t addr, const void* buf, size_t len);
 

@@ -96,7 +96,8 @@ extern "C" {
 /* Allocates `nents` initialised entries for `table`; 0, or -ENOMEM. */
 int sg_alloc_table(struct sg_table* table, unsigned int nents, gfp_t gfp);
 void sg_free_table(struct sg_table* table);
-/* Entries in the list starting at `sg`, following chain links up to the last. */
+/* Entries in the list starting at `sg`, following chain links up to the last; -EINVAL, with the
+ * reason in dmakit_last_error(), for a list that chains back into itself. */
 int sg_nents(struct scatterlist* sg);
 
 #ifdef __cplusplus
