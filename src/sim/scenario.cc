@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <functional>
@@ -18,7 +19,9 @@
 #include <variant>
 #include <vector>
 
+#include "dmakit/devices/checksum.h"
 #include "dmakit/machine/config_yaml.h"
+#include "dmakit/machine/memory_layout.h"
 
 namespace dmakit::sim {
 namespace {
@@ -282,8 +285,80 @@ static_assert(std::variant_size_v<decltype(WorkloadConfig::spec)> == kWorkloadKe
 
 const char* workload_key_of(const WorkloadConfig& w) { return kWorkloadKeys[w.spec.index()]; }
 
+// The host memory a strategy's run may hold in workload buffers, over all its devices: with a
+// machine's page metadata (at most 1 GiB, MachineConfig::kMaxRam) it keeps six strategies run at
+// once well inside a 24 GiB host (docs/limits.md).
+constexpr std::uint64_t kMaxWorkloadBytes = kGiB;
+
+// What the model of the device under load can take: each limit the workload would otherwise meet
+// at run time, where every I/O of every strategy fails and the run still exits 0. Returns the bytes
+// of buffers the workload keeps, in simulated RAM or on the host.
+std::uint64_t check_fits_model(const WorkloadConfig& w, const devices::ModelConfig& model,
+                      const machine::MachineConfig& machine, const std::string& field) {
+  const std::string f = field + "." + workload_key_of(w);
+  if (const auto* load = std::get_if<PacketWorkload>(&w.spec)) {
+    const auto& nic = std::get<devices::NicSettings>(model.settings);
+    const std::uint32_t payload = nic.driver.buffer_bytes - static_cast<std::uint32_t>(devices::kFcsBytes);
+    for (const auto& [size, weight] : load->sizes.sizes)
+      if (size > payload)
+        throw ConfigError(f + ".sizes",
+                          fmt::format("{}-byte packets exceed the {}-byte payload of the model's "
+                                      "{}-byte buffers (buffer_bytes, FCS included)",
+                                      size, payload, nic.driver.buffer_bytes));
+    // A batch arrives on the wire before the driver runs, and is queued for transmit at once.
+    if (load->direction != PacketDirection::Transmit && load->batch > nic.nic.wire_fifo_frames)
+      throw ConfigError(f + ".batch", fmt::format("{} packets overflow the {}-frame wire_fifo",
+                                                  load->batch, nic.nic.wire_fifo_frames));
+    if (load->direction != PacketDirection::Receive && load->batch > nic.driver.tx_entries)
+      throw ConfigError(f + ".batch", fmt::format("{} packets overflow the {}-entry tx_entries ring",
+                                                  load->batch, nic.driver.tx_entries));
+    // A batch's payloads and frames, and the rings' buffers.
+    return std::uint64_t{2} * load->batch * payload +
+           std::uint64_t{nic.driver.buffer_bytes} *
+               (nic.driver.rx_entries + nic.driver.tx_entries);
+  }
+  if (const auto* block = std::get_if<BlockWorkload>(&w.spec)) {
+    const auto& disk = std::get<devices::StorageSettings>(model.settings);
+    if (block->io_bytes % devices::kSectorSize != 0 || block->io_bytes > disk.controller.capacity)
+      throw ConfigError(f + ".io_bytes",
+                        fmt::format("{}: must be a multiple of {} within the model's {}-byte disk",
+                                    block->io_bytes, devices::kSectorSize,
+                                    disk.controller.capacity));
+    // The driver splits an I/O of page-aligned buffers into commands of at most max_sectors, each
+    // of at most max_segments segments within a page and max_segment_size; every command takes
+    // a queue entry.
+    const devices::StorageLimits& l = disk.controller.limits;
+    const std::uint64_t per_command =
+        std::min(std::uint64_t{l.max_sectors} * devices::kSectorSize,
+                 std::uint64_t{l.max_segments} * std::min(kPageSize, l.max_segment_size));
+    const std::uint64_t commands = (block->io_bytes + per_command - 1) / per_command;
+    if (commands > disk.driver.queue_entries / block->queue_depth)
+      throw ConfigError(
+          f + ".queue_depth",
+          fmt::format("{} I/Os of {} commands each overflow the model's {} queue_entries",
+                      block->queue_depth, commands, disk.driver.queue_entries));
+    // Each I/O in flight has its own buffer in the machine's RAM.
+    if (block->queue_depth > machine.ram_size / block->io_bytes)
+      throw ConfigError(f + ".queue_depth",
+                        fmt::format("{} buffers of {} do not fit the machine's {} of RAM",
+                                    block->queue_depth, format_size(block->io_bytes),
+                                    format_size(machine.ram_size)));
+    return block->queue_depth * block->io_bytes;
+  }
+  if (const auto* transfer = std::get_if<TransferWorkload>(&w.spec)) {
+    const auto& legacy = std::get<devices::LegacySettings>(model.settings);
+    if (transfer->bytes > legacy.device.max_transfer)
+      throw ConfigError(f + ".bytes",
+                        fmt::format("{}: more than the device's {}-byte max_transfer",
+                                    transfer->bytes, legacy.device.max_transfer));
+    return std::uint64_t{2} * transfer->bytes;  // written and read back
+  }
+  return std::uint64_t{2} * std::get<CopyWorkload>(w.spec).bytes;  // source and destination
+}
+
 Scenario parse(const YAML::Node& root, const std::string& text) {
   if (!root.IsMap()) throw ConfigError("scenario", "expected a mapping of sections");
+  machine::yaml::reject_duplicate_keys(root);
   reject_unknown_keys(root, "",
                       {"scenario", "cost_model", "machine", "iommus", "devices", "workloads"});
   Scenario s;
@@ -303,10 +378,16 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
   s.iommu.costs = s.cost.iommu;
 
   s.devices = dma::parse_device_configs(text);
-  for (std::size_t i = 0; i < s.devices.size(); ++i)
+  const std::size_t nodes = machine::MemoryLayout::plan(s.machine).nodes.size();
+  for (std::size_t i = 0; i < s.devices.size(); ++i) {
     if (s.devices[i].iommu)
       throw ConfigError(fmt::format("devices[{}].iommu", i),
                         "the strategies decide where a scenario's devices sit");
+    if (s.devices[i].node >= 0 && static_cast<std::size_t>(s.devices[i].node) >= nodes)
+      throw ConfigError(fmt::format("devices[{}].node", i),
+                        fmt::format("{}: the machine has {} node(s), 0 to {}", s.devices[i].node,
+                                    nodes, nodes - 1));
+  }
   s.models = devices::parse_model_configs(text);
   // A run's figures must not depend on the host: an engine left to calibrate its inline threshold
   // on the host gets a fixed one instead.
@@ -319,6 +400,7 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
   if (!list || !list.IsSequence() || list.size() == 0)
     throw ConfigError("workloads", "expected a list of workloads, one per device under load");
   std::set<std::string> loaded;
+  std::uint64_t buffer_bytes = 0;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string field = fmt::format("workloads[{}]", i);
     WorkloadConfig w = workload_of(list[i], field);
@@ -333,6 +415,12 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
                                            wanted == nullptr ? "no workload yet" : wanted));
     if (!loaded.insert(w.device).second)
       throw ConfigError(field + ".device", fmt::format("'{}' already has a workload", w.device));
+    buffer_bytes += check_fits_model(w, model->second, s.machine, field);
+    if (buffer_bytes > kMaxWorkloadBytes)
+      throw ConfigError(field, fmt::format("its buffers bring the workloads' to {}, more than the "
+                                           "{} a strategy's run may hold (docs/limits.md)",
+                                           format_size(buffer_bytes),
+                                           format_size(kMaxWorkloadBytes)));
     s.workloads.push_back(std::move(w));
   }
   return s;
