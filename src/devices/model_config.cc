@@ -183,8 +183,7 @@ CopyOnlySettings copy_only_of(const YAML::Node& n, const std::string& field) {
   reject_unknown_keys(n, field, {"kind", "timing", "wire_fifo", "copier", "engine"});
   CopyOnlySettings s;
   read_timing(n, field, s.adapter.timing);
-  if (n["wire_fifo"])
-    s.adapter.wire_fifo_frames = ring_of(n["wire_fifo"], field + ".wire_fifo");
+  if (n["wire_fifo"]) s.adapter.wire_fifo_frames = ring_of(n["wire_fifo"], field + ".wire_fifo");
   if (n["copier"])
     s.copier = choice_of<CopierKind>(n["copier"], field + ".copier",
                                      {{"cpu", CopierKind::Cpu}, {"engine", CopierKind::Engine}});

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "dmakit/core/config_error.h"
-#include "dmakit/dma/declared_memory.h"
 #include "dmakit/core/mask.h"
+#include "dmakit/dma/declared_memory.h"
 #include "dmakit/iommu/iotlb.h"
 #include "dmakit/machine/config_yaml.h"
 #include "dmakit/machine/machine_config.h"
@@ -71,8 +71,8 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
     c.bus_offset = machine::yaml::signed_of(d["bus_offset"], field + ".bus_offset");
   // The machine's own node count is checked where the machine is known (sim::parse_scenario).
   if (d["node"])
-    c.node = static_cast<int>(count_in(d["node"], field + ".node", 0,
-                                             machine::MachineConfig::kMaxNodes - 1));
+    c.node = static_cast<int>(
+        count_in(d["node"], field + ".node", 0, machine::MachineConfig::kMaxNodes - 1));
   if (d["max_segment_size"])
     c.max_segment_size = size_of(d["max_segment_size"], field + ".max_segment_size");
   if (d["segment_boundary"])
@@ -181,14 +181,13 @@ void check_shared_domain(const std::vector<DeviceConfig>& devices, std::size_t i
     if (devices[j].name != mine.share || !devices[j].iommu) continue;
     const iommu::DomainConfig& theirs = devices[j].iommu->domain;
     if (io["policy"] && mine.domain.policy != theirs.policy)
-      throw ConfigError(field + ".iommu.policy",
-                        fmt::format("'{}' conflicts with the '{}' policy of '{}' (devices[{}]), "
-                                    "whose domain '{}' shares",
-                                    iommu::policy_name(mine.domain.policy),
-                                    iommu::policy_name(theirs.policy), mine.share, j,
-                                    devices[i].name));
-    if (io["domain"] &&
-        (mine.domain.kind != theirs.kind || mine.domain.guest != theirs.guest))
+      throw ConfigError(
+          field + ".iommu.policy",
+          fmt::format("'{}' conflicts with the '{}' policy of '{}' (devices[{}]), "
+                      "whose domain '{}' shares",
+                      iommu::policy_name(mine.domain.policy), iommu::policy_name(theirs.policy),
+                      mine.share, j, devices[i].name));
+    if (io["domain"] && (mine.domain.kind != theirs.kind || mine.domain.guest != theirs.guest))
       throw ConfigError(field + ".iommu.domain",
                         fmt::format("'{}' conflicts with the domain of '{}' (devices[{}]), which "
                                     "'{}' shares",
@@ -207,6 +206,15 @@ std::vector<DeviceConfig> parse_device_configs(const std::string& yaml_text) {
           check_shared_domain(devices, devices.size() - 1, n["iommu"], field);
       });
   return devices;
+}
+
+void check_device_nodes(const std::vector<DeviceConfig>& devices, std::size_t nodes) {
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    if (devices[i].node >= 0 && static_cast<std::size_t>(devices[i].node) >= nodes)
+      throw ConfigError(fmt::format("devices[{}].node", i),
+                        fmt::format("{}: the machine has {} node(s), 0 to {}", devices[i].node,
+                                    nodes, nodes - 1));
+  }
 }
 
 std::vector<DeviceConfig> load_device_configs(const std::string& path) {

@@ -39,8 +39,9 @@ void reject_unknown_keys(const YAML::Node& map, const std::string& field,
       list += fmt::format("{}{}", list.empty() ? "" : ", ", k);
     }
     if (!found)
-      throw ConfigError(field.empty() ? printable(key) : fmt::format("{}.{}", field, printable(key)),
-                        fmt::format("unknown key (known: {})", list));
+      throw ConfigError(
+          field.empty() ? printable(key) : fmt::format("{}.{}", field, printable(key)),
+          fmt::format("unknown key (known: {})", list));
   }
 }
 
@@ -106,8 +107,8 @@ void reject_duplicate_keys(const YAML::Node& root) {
     } else if (node.IsMap()) {
       std::map<std::string, int> seen;  // key, line
       for (const auto& entry : node) {
-        const std::string field = prefix + printable(entry.first.IsScalar() ? entry.first.Scalar()
-                                                                             : std::string("?"));
+        const std::string field =
+            prefix + printable(entry.first.IsScalar() ? entry.first.Scalar() : std::string("?"));
         const int line = entry.first.Mark().line + 1;
         if (entry.first.IsScalar()) {
           const auto [first, added] = seen.emplace(entry.first.Scalar(), line);

@@ -98,8 +98,8 @@ void apply(const YAML::Node& m, MachineConfig& config) {
     // A blocked allocation holds its run up for this long: a minute at most, so that no value
     // can make a run hang for days.
     if (pool["wait_timeout_ms"])
-      config.mask_pool_wait_timeout = std::chrono::milliseconds(yaml::count_in(
-          pool["wait_timeout_ms"], "machine.mask_pool.wait_timeout_ms", 0, 60'000));
+      config.mask_pool_wait_timeout = std::chrono::milliseconds(
+          yaml::count_in(pool["wait_timeout_ms"], "machine.mask_pool.wait_timeout_ms", 0, 60'000));
   }
   if (const YAML::Node tlb = m["swiotlb"]) {
     reject_unknown_keys(tlb, "machine.swiotlb",

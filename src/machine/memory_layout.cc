@@ -36,10 +36,9 @@ std::vector<MemoryHole> plan_holes(const MachineConfig& config) {
     check_page_aligned(field + ".start", holes[i].range.start.value());
     check_page_aligned(field + ".end", holes[i].range.end.value());
     if (holes[i].range.end.value() > MachineConfig::kMaxPhysEnd)
-      throw ConfigError(field + ".end",
-                        fmt::format("{:#x} is past the {} physical address space",
-                                    holes[i].range.end.value(),
-                                    format_size(MachineConfig::kMaxPhysEnd)));
+      throw ConfigError(field + ".end", fmt::format("{:#x} is past the {} physical address space",
+                                                    holes[i].range.end.value(),
+                                                    format_size(MachineConfig::kMaxPhysEnd)));
     if (holes[i].range.empty())
       throw ConfigError(
           field, fmt::format("{} is empty: end must be above start", range_text(holes[i].range)));
@@ -313,11 +312,11 @@ MemoryLayout MemoryLayout::plan(const MachineConfig& config) {
     std::size_t last = 0;
     for (std::size_t i = 1; i < config.holes.size(); ++i)
       if (config.holes[i].range.end > config.holes[last].range.end) last = i;
-    throw ConfigError(fmt::format("machine.holes[{}]", last),
-                      fmt::format("'{}' {} leaves no room for {} of RAM below {}",
-                                  config.holes[last].name, range_text(config.holes[last].range),
-                                  format_size(config.ram_size),
-                                  format_size(MachineConfig::kMaxPhysEnd)));
+    throw ConfigError(
+        fmt::format("machine.holes[{}]", last),
+        fmt::format("'{}' {} leaves no room for {} of RAM below {}", config.holes[last].name,
+                    range_text(config.holes[last].range), format_size(config.ram_size),
+                    format_size(MachineConfig::kMaxPhysEnd)));
   }
   layout.nodes = plan_nodes(config, layout);
   layout.mask_pool = plan_mask_pool(config, layout);

@@ -40,16 +40,17 @@ TEST(DeviceConfig, RefusesAnEmptyDeviceName) {
 
 TEST(DeviceConfig, RefusesAMinAlignMaskThatLeavesNothingToBounce) {
   // All ones used to pass, and every mapping then failed with "swiotlb buffer is full... used 0".
-  const std::string e = devices_error("devices:\n  - {name: a, min_align_mask: 0xffffffffffffffff}\n");
+  const std::string e =
+      devices_error("devices:\n  - {name: a, min_align_mask: 0xffffffffffffffff}\n");
   EXPECT_NE(e.find("devices[0].min_align_mask: 18446744073709551615: must be 0 to 131071"),
             std::string::npos)
       << e;
   EXPECT_NE(devices_error("devices:\n  - {name: a, min_align_mask: 0x1000}\n")
                 .find("devices[0].min_align_mask: 0x1000 is not of the form 2^n - 1"),
             std::string::npos);
-  EXPECT_EQ(parse_device_configs("devices:\n  - {name: nvme, min_align_mask: 0xfff}\n")[0]
-                .min_align_mask,
-            0xfffu);
+  EXPECT_EQ(
+      parse_device_configs("devices:\n  - {name: nvme, min_align_mask: 0xfff}\n")[0].min_align_mask,
+      0xfffu);
 }
 
 TEST(DeviceConfig, NodeIsBoundedByTheMostNodesAMachineHas) {
@@ -95,6 +96,17 @@ TEST(DeviceConfig, IotlbSizeIsBoundedAtParseTime) {
             65536u);
 }
 
+TEST(DeviceConfig, ANodeTheMachineLacksIsNamedWhenThePlatformIsBuilt) {
+  machine::Machine m(testing::compact_machine_config(64 * kMiB));
+  Platform platform(m);
+  try {
+    platform.add_devices(parse_device_configs("devices:\n  - {name: a, node: 5}\n"));
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "devices[0].node: 5: the machine has 1 node(s), 0 to 0");
+  }
+}
+
 TEST(DeviceConfig, ABusOffsetThatHidesLowMemoryIsNamed) {
   machine::Machine m(testing::compact_machine_config(8 * kGiB));
   Platform platform(m);
@@ -103,7 +115,8 @@ TEST(DeviceConfig, ABusOffsetThatHidesLowMemoryIsNamed) {
     ADD_FAILURE() << "accepted";
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.field(), "devices[0].bus_offset") << e.what();
-    EXPECT_NE(e.reason().find("-0x200000000 puts RAM from 0x0 up below"), std::string::npos) << e.what();
+    EXPECT_NE(e.reason().find("-0x200000000 puts RAM from 0x0 up below"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -181,9 +181,9 @@ TEST(MachineConfig, BouncePoolAreasAndTransientPoolsAreBounded) {
   EXPECT_EQ(error_of("machine:\n  swiotlb: {transient_pools: 1000000000}\n"),
             "machine.swiotlb.transient_pools: 1000000000 pools of 1 MiB do not fit the 16 MiB "
             "mask pool they come from");
-  EXPECT_EQ(parse_machine_config("machine:\n  swiotlb: {transient_pools: 16}\n")
-                .swiotlb.transient_pools,
-            16u);
+  EXPECT_EQ(
+      parse_machine_config("machine:\n  swiotlb: {transient_pools: 16}\n").swiotlb.transient_pools,
+      16u);
 }
 
 TEST(MachineConfig, MissingFileIsAConfigError) {
