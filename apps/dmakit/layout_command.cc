@@ -559,11 +559,13 @@ void add_layout_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
-    // Every section this command reads; anything else is a typo that would go unnoticed.
+    // The sections this command draws, and a scenario's own (it shows a scenario's machine):
+    // anything else is a typo that would go unnoticed.
     if (!options->config.empty())
       machine::yaml::reject_unknown_keys(
           machine::yaml::load(machine::yaml::read_file(options->config)), "",
-          {"machine", "iommus", "devices", "engines", "dma_debug"});
+          {"machine", "iommus", "devices", "engines", "dma_debug", "scenario", "cost_model",
+           "workloads"});
     const machine::MachineConfig config = options->config.empty()
                                               ? machine::MachineConfig{}
                                               : machine::load_machine_config(options->config);

@@ -360,9 +360,14 @@ TEST(DmakitLayout, RefusesUnknownTopLevelKeysAsRunDoes) {
   const Output out = run("layout --config " + path);
   EXPECT_EQ(out.exit_code, 2) << out.text;
   EXPECT_NE(out.text.find("machin: unknown key (known: machine, iommus, devices, engines, "
-                          "dma_debug)"),
+                          "dma_debug, scenario, cost_model, workloads)"),
             std::string::npos)
       << out.text;
+}
+
+TEST(DmakitLayout, ShowsTheMachineOfAScenario) {
+  const Output out = run("layout --config " + tiny_scenario());
+  EXPECT_EQ(out.exit_code, 0) << out.text;
 }
 
 TEST(DmakitLayout, RefusesADuplicateKeyNamingBothLines) {
