@@ -21,6 +21,7 @@
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/platform.h"
 #include "dmakit/engine/engine_config.h"
+#include "dmakit/machine/config_yaml.h"
 #include "dmakit/machine/machine.h"
 #include "dmakit/swiotlb/swiotlb.h"
 
@@ -558,6 +559,13 @@ void add_layout_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
+    // The sections this command draws, and a scenario's own (it shows a scenario's machine):
+    // anything else is a typo that would go unnoticed.
+    if (!options->config.empty())
+      machine::yaml::reject_unknown_keys(
+          machine::yaml::load(machine::yaml::read_file(options->config)), "",
+          {"machine", "iommus", "devices", "engines", "dma_debug", "scenario", "cost_model",
+           "workloads"});
     const machine::MachineConfig config = options->config.empty()
                                               ? machine::MachineConfig{}
                                               : machine::load_machine_config(options->config);

@@ -44,7 +44,10 @@ void apply(const YAML::Node& d, DmaDebugConfig& c) {
   if (d["check_mapping_error"])
     c.check_mapping_error =
         machine::yaml::bool_of(d["check_mapping_error"], "dma_debug.check_mapping_error");
-  if (d["keep_reports"]) c.keep_reports = unsigned_of(d["keep_reports"], "dma_debug.keep_reports");
+  // Linux's dma-debug keeps at most its preallocated 65536 entries; reports are held in memory.
+  if (d["keep_reports"])
+    c.keep_reports = machine::yaml::count_in(d["keep_reports"], "dma_debug.keep_reports", 0, 65536,
+                                             "Linux's PREALLOC_DMA_DEBUG_ENTRIES");
 }
 
 }  // namespace

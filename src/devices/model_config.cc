@@ -22,6 +22,7 @@
 namespace dmakit::devices {
 namespace {
 
+using machine::yaml::count_in;
 using machine::yaml::reject_unknown_keys;
 using machine::yaml::size_of;
 using machine::yaml::unsigned_of;
@@ -47,17 +48,15 @@ T choice_of(const YAML::Node& node, const std::string& field, Choices<T> choices
   throw ConfigError(field, fmt::format("'{}' is not {}", node.Scalar(), choices_text(choices)));
 }
 
-unsigned in_range(const YAML::Node& node, const std::string& field, unsigned low, unsigned high) {
-  const unsigned value = unsigned_of(node, field);
-  if (value < low || value > high)
-    throw ConfigError(field, fmt::format("{}: must be {} to {}", value, low, high));
-  return value;
-}
+// Ring and FIFO sizes: Intel's e1000e, igb and ixgbe drivers allow at most 4096 descriptors a ring
+// (IXGBE_MAX_RXD), and a NIC's on-chip packet buffer holds a few thousand frames at most.
+constexpr unsigned kMaxRingEntries = 4096;
+constexpr std::string_view kRingWhy = "the most a real NIC's ring holds";
+// NVMe's queue sizes are 16 bits (MQES): at most 65536 entries a queue.
+constexpr unsigned kMaxQueueEntries = 65536;
 
-unsigned at_least_one(const YAML::Node& node, const std::string& field) {
-  const unsigned value = unsigned_of(node, field);
-  if (value == 0) throw ConfigError(field, "must be at least 1");
-  return value;
+unsigned ring_of(const YAML::Node& node, const std::string& field) {
+  return count_in(node, field, 1, kMaxRingEntries, kRingWhy);
 }
 
 // Runs a model's own check of its config, naming the offending key under `field`.
@@ -109,17 +108,17 @@ NicSettings nic_of(const YAML::Node& n, const std::string& field) {
     s.nic.format = choice_of<DescriptorFormat>(
         n["descriptors"], field + ".descriptors",
         {{"32", DescriptorFormat::Bits32}, {"64", DescriptorFormat::Bits64}});
-  if (n["wire_fifo"]) s.nic.wire_fifo_frames = at_least_one(n["wire_fifo"], field + ".wire_fifo");
+  if (n["wire_fifo"]) s.nic.wire_fifo_frames = ring_of(n["wire_fifo"], field + ".wire_fifo");
   if (n["rx_strategy"])
     s.driver.rx_strategy = choice_of<RxStrategy>(n["rx_strategy"], field + ".rx_strategy",
                                                  {{"map-per-packet", RxStrategy::MapPerPacket},
                                                   {"recycled-pool", RxStrategy::RecycledPool}});
-  if (n["rx_entries"]) s.driver.rx_entries = at_least_one(n["rx_entries"], field + ".rx_entries");
-  if (n["tx_entries"]) s.driver.tx_entries = at_least_one(n["tx_entries"], field + ".tx_entries");
+  if (n["rx_entries"]) s.driver.rx_entries = ring_of(n["rx_entries"], field + ".rx_entries");
+  if (n["tx_entries"]) s.driver.tx_entries = ring_of(n["tx_entries"], field + ".tx_entries");
   // A buffer holds the FCS and fits in a page (NicDriver::open).
   if (n["buffer_bytes"])
     s.driver.buffer_bytes =
-        in_range(n["buffer_bytes"], field + ".buffer_bytes", static_cast<unsigned>(kFcsBytes) + 1,
+        count_in(n["buffer_bytes"], field + ".buffer_bytes", static_cast<unsigned>(kFcsBytes) + 1,
                  static_cast<unsigned>(kPageSize));
   return s;
 }
@@ -138,13 +137,14 @@ StorageSettings storage_of(const YAML::Node& n, const std::string& field) {
   // In bits, as a device's own segment_boundary key.
   if (n["segment_boundary"])
     c.limits.segment_boundary_mask =
-        dma_bit_mask(in_range(n["segment_boundary"], field + ".segment_boundary", 12, 64));
+        dma_bit_mask(count_in(n["segment_boundary"], field + ".segment_boundary", 12, 64));
   if (n["max_sectors"])
     c.limits.max_sectors = unsigned_of(n["max_sectors"], field + ".max_sectors");
   if (n["address_bits"]) c.address_bits = unsigned_of(n["address_bits"], field + ".address_bits");
   if (n["capacity"]) c.capacity = size_of(n["capacity"], field + ".capacity");
   if (n["queue_entries"])
-    s.driver.queue_entries = at_least_one(n["queue_entries"], field + ".queue_entries");
+    s.driver.queue_entries = count_in(n["queue_entries"], field + ".queue_entries", 1,
+                                      kMaxQueueEntries, "NVMe's largest queue");
   check_under(field, [&] { check_config(c); });
   return s;
 }
@@ -156,7 +156,8 @@ LegacySettings legacy_of(const YAML::Node& n, const std::string& field) {
   if (n["address_bits"])
     s.device.address_bits = unsigned_of(n["address_bits"], field + ".address_bits");
   if (n["max_transfer"])
-    s.device.max_transfer = unsigned_of(n["max_transfer"], field + ".max_transfer");
+    s.device.max_transfer = count_in(n["max_transfer"], field + ".max_transfer", 1, 16 * kMiB,
+                                     "a 24-bit count register");
   check_under(field, [&] { check_config(s.device); });
   return s;
 }
@@ -173,7 +174,7 @@ LocalMemorySettings local_memory_of(const YAML::Node& n, const std::string& fiel
     if (m["device_addr"]) c.device_addr = DmaAddr(size_of(m["device_addr"], f + ".device_addr"));
     if (m["size"]) c.size = size_of(m["size"], f + ".size");
   }
-  if (n["ring_entries"]) s.ring_entries = at_least_one(n["ring_entries"], field + ".ring_entries");
+  if (n["ring_entries"]) s.ring_entries = ring_of(n["ring_entries"], field + ".ring_entries");
   check_under(field, [&] { check_config(c); });
   return s;
 }
@@ -182,8 +183,7 @@ CopyOnlySettings copy_only_of(const YAML::Node& n, const std::string& field) {
   reject_unknown_keys(n, field, {"kind", "timing", "wire_fifo", "copier", "engine"});
   CopyOnlySettings s;
   read_timing(n, field, s.adapter.timing);
-  if (n["wire_fifo"])
-    s.adapter.wire_fifo_frames = at_least_one(n["wire_fifo"], field + ".wire_fifo");
+  if (n["wire_fifo"]) s.adapter.wire_fifo_frames = ring_of(n["wire_fifo"], field + ".wire_fifo");
   if (n["copier"])
     s.copier = choice_of<CopierKind>(n["copier"], field + ".copier",
                                      {{"cpu", CopierKind::Cpu}, {"engine", CopierKind::Engine}});
@@ -309,7 +309,7 @@ std::map<std::string, ModelConfig> parse_model_configs(const std::string& yaml_t
       yaml_text, "devices", "devices", [&](const YAML::Node& d, const std::string& field) {
         const YAML::Node model = d.IsMap() ? d["model"] : YAML::Node();
         if (!model) return;
-        if (!d["name"] || !d["name"].IsScalar())
+        if (!d["name"] || !d["name"].IsScalar() || d["name"].Scalar().empty())
           throw ConfigError(field + ".name", "every device needs a name");
         const std::string name = d["name"].Scalar();
         ModelConfig config = parse_model_config(model, field + ".model");

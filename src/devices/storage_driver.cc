@@ -73,22 +73,48 @@ StorageDriver::~StorageDriver() {
         "{}: queue free failed", dev_.name());
 }
 
+StorageCut next_cut(const StorageLimits& limits, std::size_t segments, std::uint64_t in_request,
+                    std::uint64_t left, std::uint64_t in_page) {
+  const std::uint64_t max_bytes = std::uint64_t{limits.max_sectors} * kSectorSize;
+  const bool fresh = segments == limits.max_segments || in_request == max_bytes;
+  if (fresh) in_request = 0;
+  return {fresh,
+          std::min({left, kPageSize - in_page, limits.max_segment_size, max_bytes - in_request})};
+}
+
+std::uint64_t commands_for(const StorageLimits& limits, std::uint64_t bytes) {
+  std::uint64_t commands = 1;
+  std::size_t segments = 0;
+  std::uint64_t in_request = 0;
+  for (std::uint64_t done = 0; done < bytes;) {
+    const StorageCut cut = next_cut(limits, segments, in_request, bytes - done, done % kPageSize);
+    if (cut.new_request) {
+      ++commands;
+      segments = 0;
+      in_request = 0;
+    }
+    ++segments;
+    in_request += cut.len;
+    done += cut.len;
+  }
+  return commands;
+}
+
 Result<std::vector<std::vector<StorageDriver::Piece>>> StorageDriver::plan(
     std::byte* buffer, std::uint64_t size) const {
   const StorageLimits& l = regs_.limits;
-  const std::uint64_t max_bytes = std::uint64_t{l.max_sectors} * kSectorSize;
   std::vector<std::vector<Piece>> requests(1);
   std::uint64_t in_request = 0;
   for (std::uint64_t done = 0; done < size;) {
     const Result<PhysAddr> phys = dev_.machine().virt_to_phys(buffer + done);
     if (!phys) return std::unexpected(phys.error());
-    if (requests.back().size() == l.max_segments || in_request == max_bytes) {
+    const std::uint64_t in_page = phys->value() % kPageSize;
+    const StorageCut cut = next_cut(l, requests.back().size(), in_request, size - done, in_page);
+    if (cut.new_request) {
       requests.emplace_back();
       in_request = 0;
     }
-    const std::uint64_t in_page = phys->value() % kPageSize;
-    const std::uint64_t len =
-        std::min({size - done, kPageSize - in_page, l.max_segment_size, max_bytes - in_request});
+    const std::uint64_t len = cut.len;
     requests.back().push_back({dev_.memory().pfn_to_page(phys_to_pfn(*phys)),
                                static_cast<std::uint32_t>(in_page),
                                static_cast<std::uint32_t>(len)});

@@ -8,13 +8,19 @@
 #include <vector>
 
 #include "dmakit/core/config_error.h"
+#include "dmakit/core/mask.h"
 #include "dmakit/dma/declared_memory.h"
+#include "dmakit/iommu/iotlb.h"
 #include "dmakit/machine/config_yaml.h"
+#include "dmakit/machine/machine_config.h"
+#include "dmakit/swiotlb/bounce_pool.h"
 
 namespace dmakit::dma {
 namespace {
 
+using machine::yaml::count_in;
 using machine::yaml::reject_unknown_keys;
+using machine::yaml::size_in;
 using machine::yaml::size_of;
 using machine::yaml::unsigned_of;
 
@@ -52,8 +58,9 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
                        "node", "max_segment_size", "segment_boundary", "min_align_mask",
                        "force_bounce", "declared_memory", "iommu", "model"});
   DeviceConfig c;
-  if (!d["name"]) throw ConfigError(field + ".name", "every device needs a name");
-  c.name = d["name"].as<std::string>();
+  if (!d["name"] || !d["name"].IsScalar() || d["name"].Scalar().empty())
+    throw ConfigError(field + ".name", "every device needs a name");
+  c.name = d["name"].Scalar();
   if (d["parent"]) c.parent = d["parent"].as<std::string>();
   if (d["dma_mask"]) c.dma_mask_bits = bits_of(d["dma_mask"], field + ".dma_mask");
   if (d["coherent_mask"])
@@ -62,13 +69,24 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
     c.bus_dma_limit_bits = bits_of(d["bus_dma_limit"], field + ".bus_dma_limit");
   if (d["bus_offset"])
     c.bus_offset = machine::yaml::signed_of(d["bus_offset"], field + ".bus_offset");
-  if (d["node"]) c.node = static_cast<int>(unsigned_of(d["node"], field + ".node"));
+  // The machine's own node count is checked where the machine is known (sim::parse_scenario).
+  if (d["node"])
+    c.node = static_cast<int>(
+        count_in(d["node"], field + ".node", 0, machine::MachineConfig::kMaxNodes - 1));
   if (d["max_segment_size"])
     c.max_segment_size = size_of(d["max_segment_size"], field + ".max_segment_size");
   if (d["segment_boundary"])
     c.segment_boundary_bits = bits_of(d["segment_boundary"], field + ".segment_boundary");
-  if (d["min_align_mask"])
-    c.min_align_mask = size_of(d["min_align_mask"], field + ".min_align_mask");
+  if (d["min_align_mask"]) {
+    // A bounce keeps the address bits under the mask, so the mask takes its own size out of a
+    // 256 KiB bounce run (IO_TLB_SEGSIZE slots); above half of it, little or nothing is left to map
+    // (Linux drivers use at most a page: NVMe's 4 KiB - 1).
+    const std::string f = field + ".min_align_mask";
+    c.min_align_mask = size_in(d["min_align_mask"], f, 0, swiotlb::kMaxRunBytes / 2 - 1,
+                               "half a 256 KiB bounce run");
+    if (c.min_align_mask != 0 && !is_contiguous_mask(c.min_align_mask))
+      throw ConfigError(f, fmt::format("{:#x} is not of the form 2^n - 1", c.min_align_mask));
+  }
   if (d["force_bounce"])
     c.force_bounce = machine::yaml::bool_of(d["force_bounce"], field + ".force_bounce");
   if (const YAML::Node io = d["iommu"]) {
@@ -135,27 +153,68 @@ iommu::IommuConfig iommu_of(const YAML::Node& n, const std::string& field) {
   iommu::IommuConfig c;
   if (!n["name"]) throw ConfigError(field + ".name", "every IOMMU needs a name");
   c.name = n["name"].as<std::string>();
-  if (n["levels"]) c.page_table.levels = unsigned_of(n["levels"], field + ".levels");
+  if (n["levels"])
+    c.page_table.levels =
+        count_in(n["levels"], field + ".levels", 1, 5, "x86-64 and Arm translate with 4 or 5");
   if (n["large_pages"] && !machine::yaml::bool_of(n["large_pages"], field + ".large_pages"))
     c.page_table.page_sizes = kPageSize;
   if (const YAML::Node tlb = n["iotlb"]) {
     reject_unknown_keys(tlb, field + ".iotlb", {"entries", "ways"});
     if (tlb["entries"]) c.iotlb.entries = unsigned_of(tlb["entries"], field + ".iotlb.entries");
     if (tlb["ways"]) c.iotlb.ways = unsigned_of(tlb["ways"], field + ".iotlb.ways");
+    try {
+      iommu::check_config(c.iotlb);
+    } catch (const ConfigError& e) {
+      throw e.under(field);
+    }
   }
   if (const YAML::Node costs = n["costs"]) parse_iommu_costs(costs, field + ".costs", c.costs);
   return c;
+}
+
+// A device that shares another's domain gets that domain as it is: a domain setting of its own that
+// differs would be silently ignored, so it is refused, naming both devices.
+void check_shared_domain(const std::vector<DeviceConfig>& devices, std::size_t i,
+                         const YAML::Node& io, const std::string& field) {
+  const DeviceIommuConfig& mine = *devices[i].iommu;
+  for (std::size_t j = 0; j < i; ++j) {
+    if (devices[j].name != mine.share || !devices[j].iommu) continue;
+    const iommu::DomainConfig& theirs = devices[j].iommu->domain;
+    if (io["policy"] && mine.domain.policy != theirs.policy)
+      throw ConfigError(
+          field + ".iommu.policy",
+          fmt::format("'{}' conflicts with the '{}' policy of '{}' (devices[{}]), "
+                      "whose domain '{}' shares",
+                      iommu::policy_name(mine.domain.policy), iommu::policy_name(theirs.policy),
+                      mine.share, j, devices[i].name));
+    if (io["domain"] && (mine.domain.kind != theirs.kind || mine.domain.guest != theirs.guest))
+      throw ConfigError(field + ".iommu.domain",
+                        fmt::format("'{}' conflicts with the domain of '{}' (devices[{}]), which "
+                                    "'{}' shares",
+                                    io["domain"].Scalar(), mine.share, j, devices[i].name));
+  }
 }
 
 }  // namespace
 
 std::vector<DeviceConfig> parse_device_configs(const std::string& yaml_text) {
   std::vector<DeviceConfig> devices;
-  machine::yaml::for_each_listed(yaml_text, "devices", "devices",
-                                 [&](const YAML::Node& n, const std::string& field) {
-                                   devices.push_back(device_of(n, field));
-                                 });
+  machine::yaml::for_each_listed(
+      yaml_text, "devices", "devices", [&](const YAML::Node& n, const std::string& field) {
+        devices.push_back(device_of(n, field));
+        if (devices.back().iommu && !devices.back().iommu->share.empty())
+          check_shared_domain(devices, devices.size() - 1, n["iommu"], field);
+      });
   return devices;
+}
+
+void check_device_nodes(const std::vector<DeviceConfig>& devices, std::size_t nodes) {
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    if (devices[i].node >= 0 && static_cast<std::size_t>(devices[i].node) >= nodes)
+      throw ConfigError(fmt::format("devices[{}].node", i),
+                        fmt::format("{}: the machine has {} node(s), 0 to {}", devices[i].node,
+                                    nodes, nodes - 1));
+  }
 }
 
 std::vector<DeviceConfig> load_device_configs(const std::string& path) {

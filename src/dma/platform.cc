@@ -50,6 +50,7 @@ iommu::Iommu* Platform::find_iommu(const std::string& name) const {
 }
 
 void Platform::add_devices(const std::vector<DeviceConfig>& configs) {
+  check_device_nodes(configs, machine_.nodes().size());
   for (std::size_t i = 0; i < configs.size(); ++i) {
     const DeviceConfig& c = configs[i];
     const std::string field = fmt::format("devices[{}]", i);
@@ -81,7 +82,18 @@ void Platform::add_devices(const std::vector<DeviceConfig>& configs) {
     }
     if (c.bus_dma_limit_bits) dev->set_bus_dma_limit(dma_bit_mask(*c.bus_dma_limit_bits));
     dev->set_bus_offset(c.bus_offset);
-    setup(dev->set_dma_mask(dma_bit_mask(c.dma_mask_bits)), "dma_mask");
+    const Status mask = dev->set_dma_mask(dma_bit_mask(c.dma_mask_bits));
+    // A negative offset that puts the lowest RAM (the mask and bounce pools) below the device's
+    // view fails every mask: the offset is what is wrong, not the mask.
+    const std::uint64_t first_ram = machine_.memory().ram().front().start.value();
+    if (!mask && c.bus_offset < 0 && first_ram < -static_cast<std::uint64_t>(c.bus_offset))
+      throw ConfigError(
+          field + ".bus_offset",
+          fmt::format("-{:#x} puts RAM from {:#x} up below the device's view of the "
+                      "bus, with the memory its allocations and bounce buffers come "
+                      "from ({})",
+                      -static_cast<std::uint64_t>(c.bus_offset), first_ram, mask.error().message));
+    setup(mask, "dma_mask");
     setup(dev->set_coherent_dma_mask(dma_bit_mask(c.coherent_mask_bits.value_or(c.dma_mask_bits))),
           "coherent_mask");
     setup(dev->set_max_segment_size(c.max_segment_size), "max_segment_size");

@@ -27,7 +27,11 @@ void check_engine_config(const EngineConfig& config) {
     throw ConfigError("channels", fmt::format("{}: must be 1 to 64", config.channels));
   if (config.channel.max_transfer == 0)
     throw ConfigError("max_transfer", "must be at least 1 byte");
+  // Intel's I/OAT rings hold at most 2^16 descriptors (IOAT_MAX_ORDER).
   if (config.queue_limit == 0) throw ConfigError("queue_limit", "must be at least 1");
+  if (config.queue_limit > 65536)
+    throw ConfigError("queue_limit", fmt::format("{}: must be 1 to 65536 (the largest I/OAT ring)",
+                                                 config.queue_limit));
 }
 
 namespace {

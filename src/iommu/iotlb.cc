@@ -17,20 +17,15 @@ namespace dmakit::iommu {
 namespace {
 
 unsigned checked_ways(const IotlbConfig& config) {
-  if (config.ways == 0 || config.entries == 0 || config.entries % config.ways != 0)
-    throw ConfigError("iommu.iotlb.ways",
-                      fmt::format("{} ways do not divide {} entries", config.ways, config.entries));
-  if (!std::has_single_bit(config.entries / config.ways))
-    throw ConfigError("iommu.iotlb.entries",
-                      fmt::format("{} entries in {} ways give {} sets, not a power of two",
-                                  config.entries, config.ways, config.entries / config.ways));
+  try {
+    check_config(config);
+  } catch (const ConfigError& e) {
+    throw e.under("iommu");
+  }
   return config.ways;
 }
 
 std::vector<unsigned> checked_shifts(std::uint64_t page_sizes) {
-  if (page_sizes == 0 || (page_sizes & (kPageSize - 1)) != 0)
-    throw ConfigError("iommu.iotlb.page_sizes",
-                      fmt::format("{:#x} holds no size or one under 4 KiB", page_sizes));
   std::vector<unsigned> shifts;
   for (unsigned shift = 0; shift < 64; ++shift) {
     if ((page_sizes >> shift & 1) != 0) shifts.push_back(shift);
@@ -39,6 +34,23 @@ std::vector<unsigned> checked_shifts(std::uint64_t page_sizes) {
 }
 
 }  // namespace
+
+void check_config(const IotlbConfig& config) {
+  if (config.entries == 0 || config.entries > IotlbConfig::kMaxEntries)
+    throw ConfigError("iotlb.entries",
+                      fmt::format("{}: must be 1 to {} (real IOTLBs hold at most a few thousand)",
+                                  config.entries, IotlbConfig::kMaxEntries));
+  if (config.ways == 0 || config.entries % config.ways != 0)
+    throw ConfigError("iotlb.ways",
+                      fmt::format("{} ways do not divide {} entries", config.ways, config.entries));
+  if (!std::has_single_bit(config.entries / config.ways))
+    throw ConfigError("iotlb.entries",
+                      fmt::format("{} entries in {} ways give {} sets, not a power of two",
+                                  config.entries, config.ways, config.entries / config.ways));
+  if (config.page_sizes == 0 || (config.page_sizes & (kPageSize - 1)) != 0)
+    throw ConfigError("iotlb.page_sizes",
+                      fmt::format("{:#x} holds no size or one under 4 KiB", config.page_sizes));
+}
 
 struct alignas(64) Iotlb::Set {
   std::mutex lock;

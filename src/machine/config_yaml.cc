@@ -5,7 +5,11 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "dmakit/core/config_error.h"
 #include "dmakit/core/units.h"
@@ -35,8 +39,9 @@ void reject_unknown_keys(const YAML::Node& map, const std::string& field,
       list += fmt::format("{}{}", list.empty() ? "" : ", ", k);
     }
     if (!found)
-      throw ConfigError(fmt::format("{}.{}", field, printable(key)),
-                        fmt::format("unknown key (known: {})", list));
+      throw ConfigError(
+          field.empty() ? printable(key) : fmt::format("{}.{}", field, printable(key)),
+          fmt::format("unknown key (known: {})", list));
   }
 }
 
@@ -51,6 +56,20 @@ unsigned unsigned_of(const YAML::Node& node, const std::string& field) {
   const std::uint64_t value = size_of(node, field);
   if (value > 0xffffffffu) throw ConfigError(field, fmt::format("{} is too large", value));
   return static_cast<unsigned>(value);
+}
+
+std::uint64_t size_in(const YAML::Node& node, const std::string& field, std::uint64_t low,
+                      std::uint64_t high, std::string_view why) {
+  const std::uint64_t value = size_of(node, field);
+  if (value < low || value > high)
+    throw ConfigError(field, fmt::format("{}: must be {} to {}{}{}", value, low, high,
+                                         why.empty() ? "" : " (", why.empty() ? "" : ")"));
+  return value;
+}
+
+unsigned count_in(const YAML::Node& node, const std::string& field, unsigned low, unsigned high,
+                  std::string_view why) {
+  return static_cast<unsigned>(size_in(node, field, low, high, why));
 }
 
 bool bool_of(const YAML::Node& node, const std::string& field) {
@@ -71,12 +90,47 @@ std::int64_t signed_of(const YAML::Node& node, const std::string& field) {
   return static_cast<std::int64_t>(value);
 }
 
+void reject_duplicate_keys(const YAML::Node& root) {
+  // Iterative, so that deep nesting cannot overflow the stack, and each node visited once by its
+  // position in the text, so that aliases of one anchor cannot make the walk exponential.
+  std::vector<std::pair<YAML::Node, std::string>> pending{{root, ""}};
+  std::set<std::size_t> visited;
+  while (!pending.empty()) {
+    auto [node, path] = std::move(pending.back());
+    pending.pop_back();
+    const YAML::Mark mark = node.Mark();
+    if (!mark.is_null() && !visited.insert(static_cast<std::size_t>(mark.pos)).second) continue;
+    const std::string prefix = path.empty() ? path : path + ".";
+    if (node.IsSequence()) {
+      for (std::size_t i = 0; i < node.size(); ++i)
+        pending.emplace_back(node[i], fmt::format("{}[{}]", path, i));
+    } else if (node.IsMap()) {
+      std::map<std::string, int> seen;  // key, line
+      for (const auto& entry : node) {
+        const std::string field =
+            prefix + printable(entry.first.IsScalar() ? entry.first.Scalar() : std::string("?"));
+        const int line = entry.first.Mark().line + 1;
+        if (entry.first.IsScalar()) {
+          const auto [first, added] = seen.emplace(entry.first.Scalar(), line);
+          if (!added)
+            throw ConfigError(field,
+                              fmt::format("given twice, on lines {} and {}", first->second, line));
+        }
+        pending.emplace_back(entry.second, field);
+      }
+    }
+  }
+}
+
 YAML::Node load(const std::string& text) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw ConfigError("config", fmt::format("not valid YAML: {}", e.what()));
   }
+  reject_duplicate_keys(root);
+  return root;
 }
 
 std::string read_file(const std::string& path) {

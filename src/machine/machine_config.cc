@@ -10,6 +10,7 @@
 
 #include "dmakit/core/config_error.h"
 #include "dmakit/machine/config_yaml.h"
+#include "dmakit/machine/memory_layout.h"
 
 namespace dmakit::machine {
 namespace {
@@ -94,9 +95,11 @@ void apply(const YAML::Node& m, MachineConfig& config) {
         throw ConfigError("machine.mask_pool.search",
                           fmt::format("'{}' is not next-fit or top-down", name));
     }
+    // A blocked allocation holds its run up for this long: a minute at most, so that no value
+    // can make a run hang for days.
     if (pool["wait_timeout_ms"])
       config.mask_pool_wait_timeout = std::chrono::milliseconds(
-          unsigned_of(pool["wait_timeout_ms"], "machine.mask_pool.wait_timeout_ms"));
+          yaml::count_in(pool["wait_timeout_ms"], "machine.mask_pool.wait_timeout_ms", 0, 60'000));
   }
   if (const YAML::Node tlb = m["swiotlb"]) {
     reject_unknown_keys(tlb, "machine.swiotlb",
@@ -126,6 +129,9 @@ MachineConfig parse_machine_config(const std::string& yaml_text) {
   } catch (const YAML::Exception& e) {
     throw ConfigError("machine", fmt::format("malformed value: {}", e.what()));
   }
+  // Every limit of the layout (RAM size, holes, nodes, pools) at parse time, before a machine is
+  // built: planning allocates nothing.
+  (void)MemoryLayout::plan(config);
   return config;
 }
 

@@ -17,7 +17,7 @@
 namespace dmakit::machine {
 namespace {
 
-constexpr unsigned kMaxNodes = 64;  // zone ids are 8 bits: 64 nodes x 3 zones
+constexpr unsigned kMaxNodes = MachineConfig::kMaxNodes;
 constexpr std::uint64_t kNodeAlign = kPageSize << kMaxOrder;
 
 std::string range_text(PhysRange r) {
@@ -35,6 +35,10 @@ std::vector<MemoryHole> plan_holes(const MachineConfig& config) {
     const std::string field = fmt::format("machine.holes[{}]", i);
     check_page_aligned(field + ".start", holes[i].range.start.value());
     check_page_aligned(field + ".end", holes[i].range.end.value());
+    if (holes[i].range.end.value() > MachineConfig::kMaxPhysEnd)
+      throw ConfigError(field + ".end", fmt::format("{:#x} is past the {} physical address space",
+                                                    holes[i].range.end.value(),
+                                                    format_size(MachineConfig::kMaxPhysEnd)));
     if (holes[i].range.empty())
       throw ConfigError(
           field, fmt::format("{} is empty: end must be above start", range_text(holes[i].range)));
@@ -148,6 +152,13 @@ void check_swiotlb(const SwiotlbConfig& swiotlb) {
   if (swiotlb.limit == 0 || swiotlb.limit % kPageSize != 0)
     throw ConfigError("machine.swiotlb.limit",
                       fmt::format("{:#x} is not a non-zero page multiple", swiotlb.limit));
+  // Each area holds at least one segment, as Linux's swiotlb limits its areas to the slabs it has;
+  // more were silently cut down to the segment count.
+  const std::uint64_t segments = swiotlb.size / SwiotlbConfig::kSegmentBytes;
+  if (swiotlb.size != 0 && swiotlb.areas > segments)
+    throw ConfigError("machine.swiotlb.areas",
+                      fmt::format("{}: at most {}, one per 256 KiB segment of the {} pool",
+                                  swiotlb.areas, segments, format_size(swiotlb.size)));
 }
 
 PhysRange plan_mask_pool(const MachineConfig& config, const MemoryLayout& layout) {
@@ -161,6 +172,15 @@ PhysRange plan_mask_pool(const MachineConfig& config, const MemoryLayout& layout
     return {};
   }
   check_page_aligned("machine.mask_pool.size", config.mask_pool_size);
+  // Transient pools are taken from the mask pool, so no more than fit in it can ever exist; they
+  // are built when the machine starts, so the bound also bounds what they cost the host.
+  const SwiotlbConfig& tlb = config.swiotlb;
+  if (tlb.transient_pools != 0 &&
+      tlb.transient_pools > config.mask_pool_size / std::max<std::uint64_t>(tlb.transient_size, 1))
+    throw ConfigError("machine.swiotlb.transient_pools",
+                      fmt::format("{} pools of {} do not fit the {} mask pool they come from",
+                                  tlb.transient_pools, format_size(tlb.transient_size),
+                                  format_size(config.mask_pool_size)));
   // The pool holds the bounce slots as well as what its other users were promised.
   const std::uint64_t size = config.mask_pool_size + config.swiotlb.size;
   const PhysRange first = layout.ram.front();
@@ -287,6 +307,17 @@ MemoryLayout MemoryLayout::plan(const MachineConfig& config) {
   layout.holes = plan_holes(config);
   layout.ram = place_ram(config.ram_size, layout.holes);
   layout.ram_end = layout.ram.back().end;
+  if (layout.ram_end.value() > MachineConfig::kMaxPhysEnd) {
+    // The RAM a hole displaces moves above it: name the hole that pushed it out of the space.
+    std::size_t last = 0;
+    for (std::size_t i = 1; i < config.holes.size(); ++i)
+      if (config.holes[i].range.end > config.holes[last].range.end) last = i;
+    throw ConfigError(
+        fmt::format("machine.holes[{}]", last),
+        fmt::format("'{}' {} leaves no room for {} of RAM below {}", config.holes[last].name,
+                    range_text(config.holes[last].range), format_size(config.ram_size),
+                    format_size(MachineConfig::kMaxPhysEnd)));
+  }
   layout.nodes = plan_nodes(config, layout);
   layout.mask_pool = plan_mask_pool(config, layout);
   layout.zones = plan_zones(config, layout);

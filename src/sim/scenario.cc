@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <functional>
@@ -18,7 +19,11 @@
 #include <variant>
 #include <vector>
 
+#include "dmakit/devices/checksum.h"
+#include "dmakit/devices/storage_driver.h"
 #include "dmakit/machine/config_yaml.h"
+#include "dmakit/machine/memory_layout.h"
+#include "dmakit/machine/page.h"
 
 namespace dmakit::sim {
 namespace {
@@ -29,7 +34,9 @@ using machine::yaml::reject_unknown_keys;
 using machine::yaml::size_of;
 using machine::yaml::unsigned_of;
 
-constexpr std::uint32_t kMaxCopyBytes = 16 * 1024 * 1024;
+// A workload's buffer is one alloc_pages_exact() allocation, at most a largest buddy block (Linux's
+// MAX_ORDER): anything larger failed every I/O of every strategy at run time.
+constexpr std::uint64_t kMaxBufferBytes = kPageSize << machine::kMaxOrder;
 
 // The names of a list of choices, for "one of ..." in messages. (A plain loop: clang 14 cannot
 // instantiate libstdc++ 12's views::transform.)
@@ -111,6 +118,11 @@ std::uint64_t positive_of(const YAML::Node& node, const std::string& field) {
   const std::uint64_t v = size_of(node, field);
   if (v == 0) throw ConfigError(field, "expected a positive number");
   return v;
+}
+
+std::uint32_t buffer_bytes_of(const YAML::Node& node, const std::string& field) {
+  return static_cast<std::uint32_t>(machine::yaml::size_in(
+      node, field, 1, kMaxBufferBytes, "one physically contiguous buffer, a largest buddy block"));
 }
 
 // A positive count kept in 32 bits: a larger value is refused, never cut down (a packet weight of
@@ -229,7 +241,7 @@ WorkloadConfig workload_of(const YAML::Node& n, const std::string& field) {
     const std::string f = field + ".block_io";
     reject_unknown_keys(b, f, {"io_bytes", "read_percent", "queue_depth"});
     BlockWorkload load;
-    if (b["io_bytes"]) load.io_bytes = positive_of(b["io_bytes"], f + ".io_bytes");
+    if (b["io_bytes"]) load.io_bytes = buffer_bytes_of(b["io_bytes"], f + ".io_bytes");
     if (b["read_percent"]) load.read_percent = percent_of(b["read_percent"], f + ".read_percent");
     if (b["queue_depth"]) load.queue_depth = positive32_of(b["queue_depth"], f + ".queue_depth");
     w.spec = load;
@@ -239,7 +251,7 @@ WorkloadConfig workload_of(const YAML::Node& n, const std::string& field) {
     const std::string f = field + ".transfers";
     reject_unknown_keys(t, f, {"bytes"});
     TransferWorkload load;
-    if (t["bytes"]) load.bytes = positive32_of(t["bytes"], f + ".bytes");
+    if (t["bytes"]) load.bytes = buffer_bytes_of(t["bytes"], f + ".bytes");
     w.spec = load;
     ++kinds;
   }
@@ -247,11 +259,7 @@ WorkloadConfig workload_of(const YAML::Node& n, const std::string& field) {
     const std::string f = field + ".copies";
     reject_unknown_keys(c, f, {"bytes"});
     CopyWorkload load;
-    if (c["bytes"]) load.bytes = positive32_of(c["bytes"], f + ".bytes");
-    // Each copy fills and compares its buffers on the CPU: keep a run's memory and time bounded.
-    if (load.bytes > kMaxCopyBytes)
-      throw ConfigError(f + ".bytes",
-                        fmt::format("{} bytes is more than the 16 MiB a copy may be", load.bytes));
+    if (c["bytes"]) load.bytes = buffer_bytes_of(c["bytes"], f + ".bytes");
     w.spec = load;
     ++kinds;
   }
@@ -282,8 +290,75 @@ static_assert(std::variant_size_v<decltype(WorkloadConfig::spec)> == kWorkloadKe
 
 const char* workload_key_of(const WorkloadConfig& w) { return kWorkloadKeys[w.spec.index()]; }
 
+// The host memory a strategy's run may hold in workload buffers, over all its devices: with a
+// machine's page metadata (at most 1 GiB, MachineConfig::kMaxRam) it keeps six strategies run at
+// once well inside a 24 GiB host (docs/limits.md).
+constexpr std::uint64_t kMaxWorkloadBytes = kGiB;
+
+// What the model of the device under load can take: each limit the workload would otherwise meet
+// at run time, where every I/O of every strategy fails and the run still exits 0. Returns the bytes
+// of buffers the workload keeps, in simulated RAM or on the host.
+std::uint64_t check_fits_model(const WorkloadConfig& w, const devices::ModelConfig& model,
+                               const machine::MachineConfig& machine, const std::string& field) {
+  const std::string f = field + "." + workload_key_of(w);
+  if (const auto* load = std::get_if<PacketWorkload>(&w.spec)) {
+    const auto& nic = std::get<devices::NicSettings>(model.settings);
+    const std::uint32_t payload =
+        nic.driver.buffer_bytes - static_cast<std::uint32_t>(devices::kFcsBytes);
+    for (const auto& [size, weight] : load->sizes.sizes)
+      if (size > payload)
+        throw ConfigError(f + ".sizes",
+                          fmt::format("{}-byte packets exceed the {}-byte payload of the model's "
+                                      "{}-byte buffers (buffer_bytes, FCS included)",
+                                      size, payload, nic.driver.buffer_bytes));
+    // A batch arrives on the wire before the driver runs, and is queued for transmit at once.
+    if (load->direction != PacketDirection::Transmit && load->batch > nic.nic.wire_fifo_frames)
+      throw ConfigError(f + ".batch", fmt::format("{} packets overflow the {}-frame wire_fifo",
+                                                  load->batch, nic.nic.wire_fifo_frames));
+    if (load->direction != PacketDirection::Receive && load->batch > nic.driver.tx_entries)
+      throw ConfigError(f + ".batch",
+                        fmt::format("{} packets overflow the {}-entry tx_entries ring", load->batch,
+                                    nic.driver.tx_entries));
+    // A batch's payloads and frames, and the rings' buffers.
+    return std::uint64_t{2} * load->batch * payload +
+           std::uint64_t{nic.driver.buffer_bytes} * (nic.driver.rx_entries + nic.driver.tx_entries);
+  }
+  if (const auto* block = std::get_if<BlockWorkload>(&w.spec)) {
+    const auto& disk = std::get<devices::StorageSettings>(model.settings);
+    if (block->io_bytes % devices::kSectorSize != 0 || block->io_bytes > disk.controller.capacity)
+      throw ConfigError(
+          f + ".io_bytes",
+          fmt::format("{}: must be a multiple of {} within the model's {}-byte disk",
+                      block->io_bytes, devices::kSectorSize, disk.controller.capacity));
+    // Each I/O in flight has its own buffer in the machine's RAM, and on the host once written.
+    if (block->queue_depth > std::min(machine.ram_size, kMaxWorkloadBytes) / block->io_bytes)
+      throw ConfigError(f + ".queue_depth",
+                        fmt::format("{} buffers of {} exceed the machine's {} of RAM or the {} "
+                                    "a run's buffers may take",
+                                    block->queue_depth, format_size(block->io_bytes),
+                                    format_size(machine.ram_size), format_size(kMaxWorkloadBytes)));
+    // Every command the driver cuts an I/O into takes a queue entry.
+    const std::uint64_t commands = devices::commands_for(disk.controller.limits, block->io_bytes);
+    if (commands > disk.driver.queue_entries / block->queue_depth)
+      throw ConfigError(
+          f + ".queue_depth",
+          fmt::format("{} I/Os of {} commands each overflow the model's {} queue_entries",
+                      block->queue_depth, commands, disk.driver.queue_entries));
+    return block->queue_depth * block->io_bytes;
+  }
+  if (const auto* transfer = std::get_if<TransferWorkload>(&w.spec)) {
+    const auto& legacy = std::get<devices::LegacySettings>(model.settings);
+    if (transfer->bytes > legacy.device.max_transfer)
+      throw ConfigError(f + ".bytes", fmt::format("{}: more than the device's {}-byte max_transfer",
+                                                  transfer->bytes, legacy.device.max_transfer));
+    return std::uint64_t{2} * transfer->bytes;  // written and read back
+  }
+  return std::uint64_t{2} * std::get<CopyWorkload>(w.spec).bytes;  // source and destination
+}
+
 Scenario parse(const YAML::Node& root, const std::string& text) {
   if (!root.IsMap()) throw ConfigError("scenario", "expected a mapping of sections");
+  machine::yaml::reject_duplicate_keys(root);
   reject_unknown_keys(root, "",
                       {"scenario", "cost_model", "machine", "iommus", "devices", "workloads"});
   Scenario s;
@@ -307,6 +382,7 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
     if (s.devices[i].iommu)
       throw ConfigError(fmt::format("devices[{}].iommu", i),
                         "the strategies decide where a scenario's devices sit");
+  dma::check_device_nodes(s.devices, machine::MemoryLayout::plan(s.machine).nodes.size());
   s.models = devices::parse_model_configs(text);
   // A run's figures must not depend on the host: an engine left to calibrate its inline threshold
   // on the host gets a fixed one instead.
@@ -319,6 +395,7 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
   if (!list || !list.IsSequence() || list.size() == 0)
     throw ConfigError("workloads", "expected a list of workloads, one per device under load");
   std::set<std::string> loaded;
+  std::uint64_t buffer_bytes = 0;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string field = fmt::format("workloads[{}]", i);
     WorkloadConfig w = workload_of(list[i], field);
@@ -333,6 +410,12 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
                                            wanted == nullptr ? "no workload yet" : wanted));
     if (!loaded.insert(w.device).second)
       throw ConfigError(field + ".device", fmt::format("'{}' already has a workload", w.device));
+    buffer_bytes += check_fits_model(w, model->second, s.machine, field);
+    if (buffer_bytes > kMaxWorkloadBytes)
+      throw ConfigError(field,
+                        fmt::format("its buffers bring the workloads' to {}, more than the "
+                                    "{} a strategy's run may hold (docs/limits.md)",
+                                    format_size(buffer_bytes), format_size(kMaxWorkloadBytes)));
     s.workloads.push_back(std::move(w));
   }
   return s;

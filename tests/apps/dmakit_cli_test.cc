@@ -158,12 +158,16 @@ TEST(DmakitSweep, ABadValueFailsTheSweepWithNothingOnStandardOutput) {
   EXPECT_EQ(stdout_only.text, "");
 }
 
-// A value that parses but cannot run fails in the point's own process; the sweep says which.
+// A value that parses but cannot run fails in the point's own process; the sweep says which. (A
+// 1 MiB machine is refused when the point's scenario is read; a bounce pool that finds no room
+// below its limit, only when the machine is built.)
 TEST(DmakitSweep, APointThatFailsToRunFailsTheSweepNamingThePoint) {
-  const std::string args = "sweep " + tiny_scenario() + " --param machine.ram=8GiB,1MiB --json";
+  const std::string args =
+      "sweep " + tiny_scenario() + " --param machine.swiotlb.limit=4GiB,16MiB --json";
   const Output out = run(args);
   EXPECT_EQ(out.exit_code, 2) << out.text;
-  EXPECT_NE(out.text.find("sweep point machine.ram=1MiB failed"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("sweep point machine.swiotlb.limit=16MiB failed"), std::string::npos)
+      << out.text;
   EXPECT_EQ(run_stdout(args).text, "");
 }
 
@@ -351,6 +355,51 @@ TEST(DmakitLayout, BadConfigExitsWithTheFieldNamed) {
   const Output out = run("layout --config " + path);
   EXPECT_EQ(out.exit_code, 2);
   EXPECT_NE(out.text.find("machine.zones.dma: the mask pool replaces ZONE_DMA"), std::string::npos)
+      << out.text;
+}
+
+TEST(DmakitLayout, RefusesUnknownTopLevelKeysAsRunDoes) {
+  const std::string path = temp_path("typo.yaml");
+  std::ofstream(path) << "machine: {}\nmachin: {ram: 4GiB}\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("machin: unknown key (known: machine, iommus, devices, engines, "
+                          "dma_debug, scenario, cost_model, workloads)"),
+            std::string::npos)
+      << out.text;
+}
+
+TEST(DmakitLayout, ShowsTheMachineOfAScenario) {
+  const Output out = run("layout --config " + tiny_scenario());
+  EXPECT_EQ(out.exit_code, 0) << out.text;
+}
+
+TEST(DmakitLayout, RefusesADuplicateKeyNamingBothLines) {
+  const std::string path = temp_path("twice.yaml");
+  std::ofstream(path) << "machine:\n  ram: 8GiB\n  ram: 4GiB\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("machine.ram: given twice, on lines 2 and 3"), std::string::npos)
+      << out.text;
+}
+
+TEST(DmakitLayout, AnIotlbOfABillionEntriesIsAConfigErrorNotAnAbort) {
+  const std::string path = temp_path("iotlb.yaml");
+  std::ofstream(path) << "machine: {}\niommus:\n  - {name: vtd, iotlb: {entries: 1073741824, "
+                         "ways: 1}}\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("iommus[0].iotlb.entries: 1073741824: must be 1 to 65536"),
+            std::string::npos)
+      << out.text;
+}
+
+TEST(DmakitLayout, ANegativeBusOffsetThatHidesLowMemoryNamesBusOffset) {
+  const std::string path = temp_path("offset.yaml");
+  std::ofstream(path) << "machine: {}\ndevices:\n  - {name: a, bus_offset: -8GiB}\n";
+  const Output out = run("layout --config " + path);
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("devices[0].bus_offset: -0x200000000 puts RAM"), std::string::npos)
       << out.text;
 }
 
@@ -709,6 +758,15 @@ TEST(DmakitRun, BadScenarioNamesFileLineAndKeyWithExit2AndNoOutput) {
   const Output set = run("run " + scenario_file() + " --set scenario.seed");
   EXPECT_EQ(set.exit_code, 2);
   EXPECT_NE(set.text.find("KEY=VALUE"), std::string::npos) << set.text;
+}
+
+TEST(DmakitRun, AWorkloadTheModelCannotServeExits2BeforeRunning) {
+  // io_bytes: 513 ran, failed every I/O of every strategy, and exited 0.
+  const Output out = run("run " + tiny_scenario() + " --set workloads[1].block_io.io_bytes=513");
+  EXPECT_EQ(out.exit_code, 2) << out.text;
+  EXPECT_NE(out.text.find("workloads[1].block_io.io_bytes: 513: must be a multiple of 512"),
+            std::string::npos)
+      << out.text;
 }
 
 TEST(DmakitRun, TheCommentedExampleScenarioRuns) {

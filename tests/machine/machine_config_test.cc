@@ -27,6 +27,7 @@ machine:
   nodes: 2
   zones: {dma: none, dma32: 2GiB}
   mask_pool: {size: 0}
+  swiotlb: {size: 0}
   lowmem_reserve_ratio: {dma: 128, dma32: 0}
   page_cache: {shards: 4, batch: 8, high: 64}
   vmalloc: 256MiB
@@ -133,6 +134,56 @@ TEST(MachineConfig, ReadsTheBouncePool) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.field(), "machine.swiotlb.slots");
   }
+}
+
+// The error a machine text gets, as "field: reason".
+std::string error_of(const std::string& yaml) {
+  try {
+    (void)parse_machine_config(yaml);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+TEST(MachineConfig, DuplicateKeyIsAnErrorNamingTheKeyAndBothLines) {
+  EXPECT_EQ(error_of("machine:\n  ram: 8GiB\n  ram: 4GiB\n"),
+            "machine.ram: given twice, on lines 2 and 3");
+  // In any mapping, also one the machine section does not read.
+  EXPECT_EQ(error_of("machine: {}\ndevices:\n  - {name: a, name: b}\n"),
+            "devices[0].name: given twice, on lines 3 and 3");
+}
+
+TEST(MachineConfig, LayoutLimitsAreCheckedAtParseTime) {
+  // 4 TiB cost 4.2 GB of host page metadata per machine: the maximum is 1 TiB.
+  EXPECT_EQ(error_field("machine: {ram: 4TiB}"), "machine.ram");
+  EXPECT_EQ(parse_machine_config("machine: {ram: 1TiB}").ram_size, kTiB);
+  EXPECT_EQ(error_field("machine: {ram: 12KiB, mask_pool: {size: 0}, swiotlb: {size: 0}, "
+                        "page_cache: {batch: 0}}"),
+            "machine.page_cache.batch");
+}
+
+TEST(MachineConfig, AHoleThatLeavesNoRoomForRamIsNamed) {
+  EXPECT_EQ(error_of("machine:\n  holes: [{name: all, start: 0, end: 8TiB}]\n"),
+            "machine.holes[0]: 'all' [0x0, 0x80000000000) leaves no room for 8 GiB of RAM below "
+            "8 TiB");
+  EXPECT_EQ(error_field("machine:\n  holes: [{name: big, start: 4GiB, end: 0xfffffffffffff000}]\n"),
+            "machine.holes[0].end");
+}
+
+TEST(MachineConfig, BouncePoolAreasAndTransientPoolsAreBounded) {
+  // areas was cut down to the pool's 256 segments without a word.
+  EXPECT_EQ(error_of("machine:\n  swiotlb: {areas: 1000000000}\n"),
+            "machine.swiotlb.areas: 1000000000: at most 256, one per 256 KiB segment of the 64 MiB "
+            "pool");
+  EXPECT_EQ(parse_machine_config("machine:\n  swiotlb: {areas: 256}\n").swiotlb.areas, 256u);
+  // Every transient pool was built when the machine started.
+  EXPECT_EQ(error_of("machine:\n  swiotlb: {transient_pools: 1000000000}\n"),
+            "machine.swiotlb.transient_pools: 1000000000 pools of 1 MiB do not fit the 16 MiB "
+            "mask pool they come from");
+  EXPECT_EQ(
+      parse_machine_config("machine:\n  swiotlb: {transient_pools: 16}\n").swiotlb.transient_pools,
+      16u);
 }
 
 TEST(MachineConfig, MissingFileIsAConfigError) {

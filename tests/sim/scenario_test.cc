@@ -143,11 +143,16 @@ TEST(ScenarioErrors, WorkloadMustNameADeviceWithAModelOfItsKind) {
             std::string::npos);
 }
 
-TEST(ScenarioErrors, CopiesOfMoreThan16MiBAreRefused) {
-  const std::string e =
-      error_of(override_key(kSmallScenario, "t", "workloads[4].copies.bytes", "32MiB"));
-  EXPECT_NE(e.find("workloads[4].copies.bytes"), std::string::npos) << e;
-  EXPECT_NE(e.find("more than the 16 MiB"), std::string::npos) << e;
+TEST(ScenarioErrors, BuffersLargerThanALargestBuddyBlockAreRefused) {
+  // 16 MiB copies passed the parser, and their buffers then failed to allocate in every strategy.
+  for (const char* key : {"workloads[4].copies.bytes", "workloads[2].transfers.bytes",
+                          "workloads[3].block_io.io_bytes"}) {
+    const std::string e = error_of(override_key(kSmallScenario, "t", key, "16MiB"));
+    EXPECT_NE(e.find(std::string(key) + ": 16777216: must be 1 to 4194304"), std::string::npos)
+        << e;
+  }
+  EXPECT_NO_THROW((void)parse_scenario(
+      override_key(kSmallScenario, "t", "workloads[4].copies.bytes", "4MiB"), "t"));
 }
 
 TEST(ScenarioErrors, EachDeviceHasOneWorkloadAndOneKind) {
@@ -174,6 +179,108 @@ TEST(ScenarioErrors, InvalidYamlNamesItsLine) {
 TEST(ScenarioErrors, MissingWorkloadsAndMachineAreErrors) {
   EXPECT_NE(error_of("machine: {ram: 8GiB}\n").find("workloads"), std::string::npos);
   EXPECT_NE(error_of("scenario: {seed: 1}\n").find("machine"), std::string::npos);
+}
+
+// The error of kSmallScenario with `key` set to `value`.
+std::string error_with(const std::string& key, const std::string& value) {
+  return error_of(override_key(kSmallScenario, "t", key, value));
+}
+
+TEST(ScenarioErrors, DuplicateKeyNamesTheKeyAndBothLines) {
+  std::string text = kSmallScenario;
+  text.replace(text.find("  ram: 8GiB\n"), 11, "  ram: 8GiB\n  ram: 4GiB\n");
+  EXPECT_EQ(error_of(text), "test.yaml:7: machine.ram: given twice, on lines 7 and 8");
+  std::string workload = kSmallScenario;
+  workload.replace(workload.find("queue_depth: 4}"), 15, "queue_depth: 4, queue_depth: 8}");
+  EXPECT_NE(error_of(workload).find("test.yaml:32: workloads[3].block_io.queue_depth: given twice, "
+                                    "on lines 32 and 32"),
+            std::string::npos)
+      << error_of(workload);
+}
+
+TEST(ScenarioErrors, BlockIoMustFitTheDiskAndItsQueueAtParseTime) {
+  // Each of these passed the parser; every strategy then failed every I/O and the run exited 0.
+  EXPECT_EQ(error_with("workloads[3].block_io.io_bytes", "513"),
+            "test.yaml:31: workloads[3].block_io.io_bytes: 513: must be a multiple of 512 within "
+            "the model's 8388608-byte disk");
+  EXPECT_NE(error_with("devices[3].model.capacity", "8KiB").find("the model's 8192-byte disk"),
+            std::string::npos);
+  EXPECT_EQ(error_with("workloads[3].block_io.queue_depth", "1000000000"),
+            "test.yaml:31: workloads[3].block_io.queue_depth: 1000000000 buffers of 16 KiB exceed "
+            "the machine's 8 GiB of RAM or the 1 GiB a run's buffers may take");
+  EXPECT_EQ(error_with("workloads[3].block_io.queue_depth", "33"),
+            "test.yaml:31: workloads[3].block_io.queue_depth: 33 I/Os of 1 commands each overflow "
+            "the model's 32 queue_entries");
+  // A 1 MiB I/O takes eight commands of 32 page segments: four of them fill the 32 entries.
+  EXPECT_NE(error_with("workloads[3].block_io", "{io_bytes: 1MiB, queue_depth: 5}")
+                .find("5 I/Os of 8 commands each overflow the model's 32 queue_entries"),
+            std::string::npos);
+  EXPECT_NO_THROW((void)parse_scenario(override_key(kSmallScenario, "t", "workloads[3].block_io",
+                                                    "{io_bytes: 1MiB, queue_depth: 4}"),
+                                       "t"));
+  EXPECT_NO_THROW((void)parse_scenario(override_key(kSmallScenario, "t", "workloads[3].block_io",
+                                                    "{io_bytes: 4KiB, queue_depth: 32}"),
+                                       "t"));
+}
+
+TEST(ScenarioErrors, PacketsMustFitTheNicsBuffersFifoAndRingAtParseTime) {
+  EXPECT_NE(error_with("workloads[1].packets.sizes", "[100000]")
+                .find("workloads[1].packets.sizes: 100000-byte packets exceed the 2044-byte "
+                      "payload"),
+            std::string::npos);
+  // The batch was built in memory whole: a billion packets were never refused.
+  EXPECT_NE(error_with("workloads[1].packets.batch", "1000000000")
+                .find("workloads[1].packets.batch: 1000000000 packets overflow the 256-frame "
+                      "wire_fifo"),
+            std::string::npos);
+  EXPECT_NE(error_with("workloads[0].packets.batch", "65")
+                .find("workloads[0].packets.batch: 65 packets overflow the 64-entry tx_entries"),
+            std::string::npos);
+  EXPECT_NE(error_with("devices[0].model.rx_entries", "1000000000")
+                .find("devices[0].model.rx_entries: 1000000000: must be 1 to 4096"),
+            std::string::npos);
+}
+
+TEST(ScenarioErrors, WorkloadBuffersStayWithinTheRunsBudget) {
+  // Each workload fits its model, but together they would hold more than 1 GiB per strategy.
+  std::string text = override_key(kSmallScenario, "t", "devices[3].model",
+                                  "{kind: storage, capacity: 1GiB, queue_entries: 8192}");
+  text = override_key(text, "t", "workloads[3].block_io", "{io_bytes: 1MiB, queue_depth: 512}");
+  EXPECT_NO_THROW((void)parse_scenario(text, "t"));
+  text = override_key(text, "t", "workloads[4].copies.bytes", "4MiB");
+  text = override_key(text, "t", "workloads[3].block_io.queue_depth", "1020");
+  EXPECT_NE(error_of(text).find("workloads[4]: its buffers bring the workloads' to"),
+            std::string::npos)
+      << error_of(text);
+}
+
+TEST(ScenarioErrors, TransfersBeyondTheDevicesMaxTransferAreRefused) {
+  EXPECT_EQ(error_with("workloads[2].transfers.bytes", "1MiB"),
+            "test.yaml:29: workloads[2].transfers.bytes: 1048576: more than the device's "
+            "65536-byte max_transfer");
+}
+
+TEST(ScenarioErrors, DeviceNodeMustBeANodeOfTheMachine) {
+  EXPECT_EQ(error_with("devices[0].node", "5"),
+            "test.yaml:11: devices[0].node: 5: the machine has 1 node(s), 0 to 0");
+  EXPECT_NO_THROW(
+      (void)parse_scenario(override_key(override_key(kSmallScenario, "t", "machine.nodes", "2"),
+                                        "t", "devices[0].node", "1"),
+                           "t"));
+}
+
+TEST(ScenarioErrors, MachineLimitsAreNamedWithTheirLine) {
+  EXPECT_EQ(error_with("machine.ram", "4TiB"),
+            "test.yaml:6: machine.ram: 4 TiB must be from 4 KiB to 1 TiB");
+  EXPECT_NE(error_with("machine.swiotlb", "{transient_pools: 1000000000}")
+                .find("machine.swiotlb.transient_pools: 1000000000 pools"),
+            std::string::npos);
+}
+
+TEST(ScenarioErrors, AnIotlbLargerThanAnyRealOneIsRefused) {
+  EXPECT_NE(error_with("iommus", "[{name: vtd, iotlb: {entries: 1073741824, ways: 1}}]")
+                .find("iommus[0].iotlb.entries: 1073741824: must be 1 to 65536"),
+            std::string::npos);
 }
 
 TEST(ScenarioErrors, AFileThatCannotBeReadIsNamed) {

@@ -38,6 +38,21 @@ struct StorageDriverStats {
 /// A driver bound to one controller. Not thread-safe. The Device, the register block and the
 /// platform's mask allocator must outlive it; destroying it waits for nothing: it resets the queue
 /// and unmaps and frees everything still in flight.
+/// How the driver cuts an I/O into pieces: the length of the next piece of `left` bytes that start
+/// `in_page` bytes into a page, and whether it opens a new request, given the request being filled
+/// (`segments` pieces of `in_request` bytes). One rule for StorageDriver::plan and commands_for().
+struct StorageCut {
+  bool new_request;
+  std::uint64_t len;
+};
+[[nodiscard]] StorageCut next_cut(const StorageLimits& limits, std::size_t segments,
+                                  std::uint64_t in_request, std::uint64_t left,
+                                  std::uint64_t in_page);
+
+/// The requests, each a queue entry, that an I/O of `bytes` from a page-aligned buffer takes: what
+/// a workload's queue depth is checked against when a scenario is read.
+[[nodiscard]] std::uint64_t commands_for(const StorageLimits& limits, std::uint64_t bytes);
+
 class StorageDriver {
  public:
   /// Sets the device's masks and segment limits from the controller's registers, allocates the

@@ -3,6 +3,7 @@
 // documented in configs/devices.yaml.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -47,6 +48,10 @@ struct DeviceConfig {
 /// key ("devices[2].dma_mask") on anything unknown or malformed. A device's `model:` is left to the
 /// devices layer (devices/model_config.h).
 std::vector<DeviceConfig> parse_device_configs(const std::string& yaml_text);
+
+/// Throws ConfigError("devices[i].node") for a device on a node past the machine's `nodes`: what
+/// the parser cannot check until the machine is known.
+void check_device_nodes(const std::vector<DeviceConfig>& devices, std::size_t nodes);
 std::vector<DeviceConfig> load_device_configs(const std::string& path);
 
 /// The `iommus:` list of a YAML document (empty when there is none), each key documented in

@@ -20,8 +20,12 @@ namespace dmakit::iommu {
 /// with it, so one domain's entries can be dropped without touching the others.
 using DomainId = std::uint32_t;
 
-/// The geometry of an Iotlb. Checked by the constructor.
+/// The geometry of an Iotlb. Checked by check_config() and the constructor.
 struct IotlbConfig {
+  /// Real IOTLBs hold tens to a few thousand translations (VT-d and AMD-Vi implementations, Arm's
+  /// SMMU TBUs and TCU caches); 64 Ki is well above any, and costs the host about 6 MiB.
+  static constexpr unsigned kMaxEntries = 64 * 1024;
+
   unsigned entries = 128;  ///< translations held in all
   unsigned ways = 8;       ///< per set; entries / ways sets, a power of two
   /// Leaf sizes it caches, as a bitmap of powers of two of at least 4 KiB.
@@ -52,6 +56,10 @@ struct IotlbStats {
 /// count, as hardware indexes by the low bits of the page number; a lookup probes the set of each
 /// cached page size, smallest first. Within a set the least recently used entry is replaced.
 ///
+/// Throws ConfigError (fields iotlb.entries, iotlb.ways, iotlb.page_sizes) for a geometry that
+/// cannot work or holds more than kMaxEntries.
+void check_config(const IotlbConfig& config);
+
 /// The IOTLB is a cache and knows nothing of page tables: whoever changes a page table invalidates
 /// what it changed (strict) or later (lazy), and until then a lookup may return the old
 /// translation, as hardware would. Thread-safe: one lock per set.

@@ -29,10 +29,23 @@ inline void reject_unknown_keys(const YAML::Node& map, const std::string& field,
 [[nodiscard]] std::uint64_t size_of(const YAML::Node& node, const std::string& field);
 /// A size that fits in 32 bits.
 [[nodiscard]] unsigned unsigned_of(const YAML::Node& node, const std::string& field);
+/// A size from `low` to `high`; ConfigError(field) naming the value and the bounds otherwise, with
+/// `why` (the bound's reason, if any) after them.
+[[nodiscard]] std::uint64_t size_in(const YAML::Node& node, const std::string& field,
+                                    std::uint64_t low, std::uint64_t high,
+                                    std::string_view why = {});
+/// A count from `low` to `high` (at most 32 bits), checked as size_in().
+[[nodiscard]] unsigned count_in(const YAML::Node& node, const std::string& field, unsigned low,
+                                unsigned high, std::string_view why = {});
 /// A signed size ("-1GiB" allowed).
 [[nodiscard]] std::int64_t signed_of(const YAML::Node& node, const std::string& field);
 [[nodiscard]] bool bool_of(const YAML::Node& node, const std::string& field);
-/// Parses YAML text, throwing ConfigError("config") when it is not valid YAML.
+/// Throws ConfigError naming the key's path ("machine.ram") and both lines when a mapping anywhere
+/// under `root` holds a key twice. yaml-cpp keeps both entries and its lookups find the first, so
+/// without this check a repeated key would be silently ignored.
+void reject_duplicate_keys(const YAML::Node& root);
+/// Parses YAML text, throwing ConfigError("config") when it is not valid YAML, and checks it with
+/// reject_duplicate_keys().
 [[nodiscard]] YAML::Node load(const std::string& text);
 /// Reads a file's text, throwing ConfigError("config") when it cannot be read.
 [[nodiscard]] std::string read_file(const std::string& path);

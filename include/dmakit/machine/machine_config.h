@@ -56,7 +56,14 @@ struct SwiotlbConfig {
 /// pool at the bottom of RAM in place of ZONE_DMA (seed 003), grown by a 64 MiB bounce pool, and
 /// ZONE_DMA32 below 4 GiB (seed 001).
 struct MachineConfig {
-  static constexpr std::uint64_t kMaxRam = 4 * kTiB;
+  /// A machine costs the host about 4 bytes of resident page metadata per simulated page however
+  /// little of its RAM is used (4.2 GB for 4 TiB): 1 GiB for 1 TiB, so that a scenario's six
+  /// strategies, one machine each, stay within the budget of docs/limits.md.
+  static constexpr std::uint64_t kMaxRam = 1 * kTiB;
+  /// The end of the physical address space, RAM and holes: the host reserves address space for all
+  /// of it (the direct map and its mem_map), and six machines of 8 TiB fit a 47-bit user address
+  /// space (128 TiB) with room to spare.
+  static constexpr std::uint64_t kMaxPhysEnd = 8 * kTiB;
 
   /// Bytes of simulated RAM, a multiple of the 4 KiB page size, at most kMaxRam.
   std::uint64_t ram_size = 8 * kGiB;
@@ -68,6 +75,7 @@ struct MachineConfig {
   /// their boundaries aligned to 4 MiB (a largest buddy block).
   std::vector<PhysRange> node_ranges;
   unsigned node_count = 1;
+  static constexpr unsigned kMaxNodes = 64;  ///< zone ids are 8 bits: 64 nodes x 3 zones
 
   /// Upper limits of ZONE_DMA and ZONE_DMA32 (exclusive). nullopt: the zone does not exist, as on
   /// architectures without it; requests that name it then fall to the zones below. ZONE_DMA and a
