@@ -39,7 +39,11 @@ struct Suite {
   /// Registers the suite's benchmarks, to run on a machine built from the configuration, and
   /// returns its comparisons.
   std::function<std::vector<Comparison>(const BenchOptions&)> register_benchmarks;
-  std::string default_mode;  ///< used when no --mode is given
+  std::string default_mode;  ///< used when no --mode is given; empty: the suite has no modes
+  // What of BenchOptions the suite honours; `dmakit bench` refuses the option of anything else.
+  bool uses_machine = false;  ///< BenchOptions::machine (--config)
+  bool uses_threads = false;  ///< BenchOptions::threads (--threads)
+  bool uses_debug = false;    ///< BenchOptions::debug (--debug)
 };
 
 /// Every suite, in the order `dmakit bench` lists them.

@@ -6,17 +6,20 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench_suite.h"
 #include "commands.h"
 #include "map_benchmark_command.h"
+#include "scenario_input.h"
 
 namespace dmakit::cli {
 namespace {
@@ -81,7 +84,33 @@ struct Options {
   bool debug = false;
 };
 
-int run_suite(const Options& options) {
+// The options of the Google Benchmark runs that only some suites honour.
+struct SuiteOptions {
+  CLI::Option* config;
+  CLI::Option* mode;
+  CLI::Option* threads;
+  CLI::Option* debug;
+};
+
+// The first option in `given` that `suite` does not honour, with the options it does take; an
+// option a suite would ignore is refused rather than silently dropped.
+std::optional<std::string> refused_option(const bench::Suite& suite, const SuiteOptions& given) {
+  const std::pair<const CLI::Option*, bool> honoured[] = {{given.config, suite.uses_machine},
+                                                          {given.mode, !suite.default_mode.empty()},
+                                                          {given.threads, suite.uses_threads},
+                                                          {given.debug, suite.uses_debug}};
+  std::string takes = "--json, --min-time, --repetitions";
+  for (const auto& [option, yes] : honoured)
+    if (yes) takes += ", " + option->get_name();
+  for (const auto& [option, yes] : honoured) {
+    if (!yes && option->count() > 0)
+      return fmt::format("{} does not apply to this suite (it takes {})", option->get_name(),
+                         takes);
+  }
+  return std::nullopt;
+}
+
+int run_suite(const Options& options, const SuiteOptions& given) {
   const auto suites = bench::suites();
   const auto it = std::find_if(suites.begin(), suites.end(),
                                [&](const bench::Suite& s) { return s.name == options.suite; });
@@ -91,10 +120,14 @@ int run_suite(const Options& options) {
     fmt::print(stderr, "dmakit bench: no suite named '{}' (have: {})\n", options.suite, names);
     return 2;
   }
+  if (const std::optional<std::string> refused = refused_option(*it, given)) {
+    fmt::print(stderr, "dmakit bench {}: {}\n", it->name, *refused);
+    return 2;
+  }
 
   const std::vector<bench::Comparison> comparisons = it->register_benchmarks(
       {options.config.empty() ? machine::MachineConfig{}
-                              : machine::load_machine_config(options.config),
+                              : machine::parse_machine_config(read_config_file(options.config)),
        options.mode.empty() ? it->default_mode : options.mode, options.threads, options.debug});
   std::vector<std::string> args = {"dmakit",
                                    fmt::format("--benchmark_min_time={}", options.min_time),
@@ -168,6 +201,26 @@ int run_suite(const Options& options) {
   return 0;
 }
 
+// Google Benchmark's --benchmark_min_time of each benchmark: an hour is already more than any
+// comparison needs, and a bound keeps a typo from running for days.
+constexpr double kMaxMinTime = 3600;
+
+// A number of seconds in (0, kMaxMinTime]. NaN passes CLI::PositiveNumber (every comparison with it
+// is false) and then never ends a run; the message quotes the text given, not a 309-digit DBL_MAX.
+CLI::Validator min_time_validator() {
+  return {[](std::string& text) -> std::string {
+            double seconds = 0;
+            const char* end = text.data() + text.size();
+            const auto [ptr, ec] = std::from_chars(text.data(), end, seconds);
+            if (ec == std::errc() && ptr == end && std::isfinite(seconds) && seconds > 0 &&
+                seconds <= kMaxMinTime)
+              return {};
+            return fmt::format("must be a number of seconds above 0 and at most {}, not '{}'",
+                               kMaxMinTime, text);
+          },
+          fmt::format("SECONDS in (0, {}]", kMaxMinTime)};
+}
+
 // "-s/--seconds", as the kernel-shaped run's messages name its flags.
 std::string flag_names(const CLI::Option& option) {
   std::string names = option.get_name(/*positional=*/false, /*all_options=*/true);
@@ -184,31 +237,38 @@ void add_bench_command(CLI::App& app) {
     names += fmt::format("\n  {:<8} {}", s.name, s.description);
   CLI::App* cmd = app.add_subcommand("bench", "run a named comparison against a baseline" + names);
   cmd->add_option("name", options->suite, "suite to run")->required();
-  cmd->add_option("--config", options->config, "YAML file with the 'machine:' to run on")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--mode", options->mode,
-                  "the suite's mode (map: direct, iommu-strict, iommu-lazy, passthrough; the "
-                  "kernel-shaped map run also bounce, force-bounce)");
-  // Options of the Google Benchmark runs only, which the kernel-shaped run refuses.
-  const std::vector<CLI::Option*> suite_only = {
+  const SuiteOptions some_suites = {
+      cmd->add_option("--config", options->config,
+                      fmt::format("YAML file (at most {} MiB) with the 'machine:' to run on (map, "
+                                  "buddy, bounce, engine)",
+                                  kMaxConfigBytes >> 20))
+          ->check(CLI::ExistingFile),
+      cmd->add_option("--mode", options->mode,
+                      "the suite's mode (map: direct, iommu-strict, iommu-lazy, passthrough; the "
+                      "kernel-shaped map run also bounce, force-bounce)"),
       cmd->add_option("--threads", options->threads,
                       "threads of the multi-threaded runs, besides one (map, buddy, iova; default "
                       "2)")
           ->check(CLI::Range(2, 64)),
       cmd->add_flag("--debug", options->debug,
                     "map: also measure a device watched by the DMA-API misuse checker; its cost "
-                    "(checked / unchecked) becomes the headline"),
-      cmd->add_option("--min-time", options->min_time, "seconds each benchmark runs at least")
-          ->check(CLI::PositiveNumber),
+                    "(checked / unchecked) becomes the headline")};
+  // Options of the Google Benchmark runs only, which the kernel-shaped run refuses.
+  const std::vector<CLI::Option*> suite_only = {
+      some_suites.threads, some_suites.debug,
+      cmd->add_option("--min-time", options->min_time,
+                      fmt::format("seconds each benchmark runs at least, above 0 and at most {}",
+                                  kMaxMinTime))
+          ->check(min_time_validator()),
       cmd->add_option("--repetitions", options->repetitions,
                       "runs of each benchmark; the median is kept")
           ->check(CLI::Range(1, 100))};
   cmd->add_flag("--json", options->json, "print one JSON object with results and ratio");
   const std::shared_ptr<KernelMapOptions> kernel = add_kernel_map_options(*cmd);
-  cmd->callback([options, kernel, suite_only] {
+  cmd->callback([options, kernel, some_suites, suite_only] {
     int rc = 0;
     if (const CLI::Option* given = kernel->first_given(); given == nullptr) {
-      rc = run_suite(*options);
+      rc = run_suite(*options, some_suites);
     } else if (options->suite != "map") {
       fmt::print(stderr, "dmakit bench {}: {} belongs to the kernel-shaped 'dmakit bench map'\n",
                  options->suite, flag_names(*given));

@@ -24,6 +24,7 @@
 #include "dmakit/machine/config_yaml.h"
 #include "dmakit/machine/machine.h"
 #include "dmakit/swiotlb/swiotlb.h"
+#include "scenario_input.h"
 
 namespace dmakit::cli {
 namespace {
@@ -521,13 +522,13 @@ void print_layout(const dma::Platform& platform, const Configured& configured) {
   fmt::print("\nvmalloc area: {} window\n", format_size(m.config().vmalloc_size));
 }
 
-// Builds the engines and the models the configuration at `path` gives the platform's devices.
-Configured configure(dma::Platform& platform, const std::string& path) {
+// Builds the engines and the models the configuration `yaml` gives the platform's devices.
+Configured configure(dma::Platform& platform, const std::string& yaml) {
   Configured c;
-  const std::vector<engine::EngineConfig> listed = engine::load_engine_configs(path);
+  const std::vector<engine::EngineConfig> listed = engine::parse_engine_configs(yaml);
   c.listed_engines = engine::create_engines(platform, listed);
   for (const auto& e : c.listed_engines) c.engines.push_back(e.get());
-  c.model_configs = devices::load_model_configs(path);
+  c.model_configs = devices::parse_model_configs(yaml);
   for (dma::Device* d : platform.devices()) {
     const auto it = c.model_configs.find(d->name());
     if (it == c.model_configs.end()) continue;
@@ -554,31 +555,30 @@ void add_layout_command(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("layout", "print the machine: memory map, nodes, zones, free pages");
   cmd->add_option("--config", options->config,
-                  "YAML file with a 'machine:' section and optionally 'iommus:', 'devices:' (with "
-                  "their models), 'engines:' and 'dma_debug:'")
+                  fmt::format("YAML file (at most {} MiB) with a 'machine:' section and optionally "
+                              "'iommus:', 'devices:' (with their models), 'engines:' and "
+                              "'dma_debug:'",
+                              kMaxConfigBytes >> 20))
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
+    const std::string yaml = options->config.empty() ? "" : read_config_file(options->config);
     // The sections this command draws, and a scenario's own (it shows a scenario's machine):
     // anything else is a typo that would go unnoticed.
     if (!options->config.empty())
-      machine::yaml::reject_unknown_keys(
-          machine::yaml::load(machine::yaml::read_file(options->config)), "",
-          {"machine", "iommus", "devices", "engines", "dma_debug", "scenario", "cost_model",
-           "workloads"});
-    const machine::MachineConfig config = options->config.empty()
-                                              ? machine::MachineConfig{}
-                                              : machine::load_machine_config(options->config);
+      machine::yaml::reject_unknown_keys(machine::yaml::load(yaml), "",
+                                         {"machine", "iommus", "devices", "engines", "dma_debug",
+                                          "scenario", "cost_model", "workloads"});
+    const machine::MachineConfig config =
+        options->config.empty() ? machine::MachineConfig{} : machine::parse_machine_config(yaml);
     Machine m(config);
     dma::Platform platform(m);
     Configured configured;
     if (!options->config.empty()) {
-      for (const iommu::IommuConfig& c : dma::load_iommu_configs(options->config))
-        platform.add_iommu(c);
-      platform.add_devices(dma::load_device_configs(options->config));
-      (void)debug::DmaDebug::attach_if_enabled(platform,
-                                               debug::load_dma_debug_config(options->config));
-      configured = configure(platform, options->config);
+      for (const iommu::IommuConfig& c : dma::parse_iommu_configs(yaml)) platform.add_iommu(c);
+      platform.add_devices(dma::parse_device_configs(yaml));
+      (void)debug::DmaDebug::attach_if_enabled(platform, debug::parse_dma_debug_config(yaml));
+      configured = configure(platform, yaml);
     }
     if (options->json)
       fmt::print("{}\n", layout_json(platform, configured).dump(2));

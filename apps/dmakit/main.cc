@@ -1,20 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 // The dmakit command.
+//
+// Exit statuses, the same for every subcommand:
+//   0  done
+//   1  a benchmark failed while it ran (a map or unmap failed, a result is missing)
+//   2  bad configuration or command-line argument, or a command that could not run (a program it
+//      needs is missing, a sweep point failed)
+//   3  standard output could not be written (a full disk, a closed file): the output is lost
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <system_error>
 
 #include "commands.h"
 #include "dmakit/core/config_error.h"
 
-int main(int argc, char** argv) {
-  CLI::App app{"dmakit: DMA memory management and mapping over a simulated machine"};
-  app.require_subcommand(1);
-  dmakit::cli::add_run_command(app);
-  dmakit::cli::add_sweep_command(app);
-  dmakit::cli::add_layout_command(app);
-  dmakit::cli::add_bench_command(app);
+namespace {
+
+constexpr int kOutputLost = 3;
+
+int output_lost(const std::string& reason) {
+  fmt::print(stderr, "dmakit: cannot write the output: {}\n", reason);
+  return kOutputLost;
+}
+
+int run(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {
@@ -30,4 +44,35 @@ int main(int argc, char** argv) {
     return 2;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dmakit: DMA memory management and mapping over a simulated machine"};
+  app.footer(
+      "Exit status: 0 done; 1 a benchmark failed while it ran; 2 bad configuration or argument, "
+      "or a command that could not run; 3 standard output could not be written.");
+  app.require_subcommand(1);
+  dmakit::cli::add_run_command(app);
+  dmakit::cli::add_sweep_command(app);
+  dmakit::cli::add_layout_command(app);
+  dmakit::cli::add_bench_command(app);
+  int status = 0;
+  try {
+    status = run(app, argc, argv);
+  } catch (const std::system_error& e) {
+    // fmt::print throws this when a write to stdout fails part way; anything else is not ours.
+    if (std::ferror(stdout) == 0) throw;
+    return output_lost(e.code().message());
+  }
+  // Every command writes its output through stdout (std::cout shares its buffer): whatever a
+  // write left in the buffer, or a failure it recorded, shows here, once for every command.
+  errno = 0;
+  std::cout.flush();
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error = errno;
+  if (!flushed || std::ferror(stdout) != 0 || !std::cout)
+    return output_lost(error != 0 ? std::strerror(error) : "a write failed");
+  return status;
 }

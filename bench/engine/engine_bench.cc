@@ -152,9 +152,6 @@ void BM_SubmitToCallback_Inline(benchmark::State& state) {
 }  // namespace
 
 std::vector<Comparison> register_engine_benchmarks(const BenchOptions& options) {
-  if (!options.mode.empty())
-    throw ConfigError("bench.mode",
-                      fmt::format("'{}': the engine suite has no modes", options.mode));
   bench_state() = std::make_unique<EngineBench>(options.machine);
   const std::vector<std::int64_t> sizes = {4096, 16384, 65536, 262144, 1048576, 4194304};
   for (const std::int64_t size : sizes) {

@@ -72,9 +72,6 @@ void BM_Memcpy2x(benchmark::State& state) { memcpy_times(state, 2); }
 }  // namespace
 
 std::vector<Comparison> register_bounce_benchmarks(const BenchOptions& options) {
-  if (!options.mode.empty())
-    throw ConfigError("bench.mode",
-                      fmt::format("'{}': the bounce suite has no modes", options.mode));
   machine::MachineConfig config = options.machine;
   config.ram_size = std::max<std::uint64_t>(config.ram_size, 64 * kGiB);
   bench_state() = std::make_unique<BounceBench>(config);

@@ -36,7 +36,9 @@ StorageController::StorageController(dma::Device& dev, const StorageConfig& conf
   regs_.limits = config.limits;
   regs_.address_bits = config.address_bits;
   regs_.capacity_sectors = config.capacity / kSectorSize;
-  disk_.resize(config.capacity);
+  Result<machine::host::ZeroedBuffer> disk = machine::host::ZeroedBuffer::create(config.capacity);
+  if (!disk) throw ConfigError("capacity", disk.error().message);
+  disk_ = std::move(*disk);
 }
 
 bool StorageController::obeys_limits(const std::vector<SgDescriptor>& segs,
@@ -85,7 +87,7 @@ void StorageController::execute(DmaAddr command) {
   if (h.status == CommandStatus::BadCommand) ++stats_.bad_commands;
   if (h.status == CommandStatus::Ok) {
     std::span<std::byte> on_disk =
-        std::span(disk_).subspan(h.lba * kSectorSize, std::uint64_t{h.sectors} * kSectorSize);
+        disk_.bytes().subspan(h.lba * kSectorSize, std::uint64_t{h.sectors} * kSectorSize);
     std::uint64_t at = 0;
     for (const SgDescriptor& s : segs) {
       count_descriptor();

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace dmakit::machine::host {
 
@@ -43,6 +44,28 @@ Result<std::byte*> reserve(std::uint64_t bytes) { return map_anonymous(bytes, PR
 
 Result<std::byte*> reserve_zeroed(std::uint64_t bytes) {
   return map_anonymous(bytes, PROT_READ | PROT_WRITE);
+}
+
+Result<ZeroedBuffer> ZeroedBuffer::create(std::uint64_t bytes) {
+  const Result<std::byte*> base = reserve_zeroed(bytes);
+  if (!base) return std::unexpected(base.error());
+  return ZeroedBuffer(*base, bytes);
+}
+
+ZeroedBuffer::ZeroedBuffer(ZeroedBuffer&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+ZeroedBuffer& ZeroedBuffer::operator=(ZeroedBuffer&& other) noexcept {
+  if (this != &other) {
+    if (base_ != nullptr) release(base_, size_);
+    base_ = std::exchange(other.base_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+ZeroedBuffer::~ZeroedBuffer() {
+  if (base_ != nullptr) release(base_, size_);
 }
 
 Status map_backing(std::byte* at, std::uint64_t bytes, int fd, std::uint64_t offset) {

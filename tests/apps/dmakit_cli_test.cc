@@ -777,4 +777,98 @@ TEST(DmakitRun, TheCommentedExampleScenarioRuns) {
   EXPECT_EQ(nlohmann::json::parse(out.text)["scenario"], "example");
 }
 
+// Standard error alone, with standard output sent to `out` (a file name for the shell).
+Output run_stdout_to(const std::string& out, const std::string& args) {
+  return execute(std::string(DMAKIT_BINARY) + " " + args + " 2>&1 >" + out);
+}
+
+// Output that cannot be written is an error of its own, whatever the command and format: the JSON
+// of run and sweep once aborted with an uncaught std::system_error (134), and the table, CSV and
+// layout exited 0 with their output lost.
+TEST(DmakitOutput, OutputThatCannotBeWrittenExits3NamingTheReason) {
+  const std::string scenario = tiny_scenario() + " --set scenario.operations=8";
+  for (const std::string& args :
+       {"run " + scenario, "run " + scenario + " --json", "run " + scenario + " --csv",
+        "sweep " + scenario + " --param scenario.seed=1 --json",
+        "sweep " + scenario + " --param scenario.seed=1", std::string("layout"),
+        std::string("layout --json"), std::string("--help")}) {
+    const Output out = run_stdout_to("/dev/full", args);
+    EXPECT_EQ(out.exit_code, 3) << args << ": " << out.text;
+    EXPECT_NE(out.text.find("dmakit: cannot write the output: No space left on device"),
+              std::string::npos)
+        << args << ": " << out.text;
+  }
+}
+
+// A configuration file larger than the limit is refused, after reading no more than the limit:
+// /dev/zero once kept every command reading until the host's memory ran out. `timeout` turns a
+// hang into a failure (124) rather than a stuck test.
+TEST(DmakitInput, ConfigurationFilesLargerThan4MiBAreRefusedWithoutReadingThemWhole) {
+  const std::string big = temp_path("big.yaml");
+  std::ofstream(big).close();
+  std::filesystem::resize_file(big, (std::uintmax_t{4} << 20) + 1);
+  for (const std::string& file : {std::string("/dev/zero"), big}) {
+    for (const std::string& args :
+         {"run " + file, "sweep " + file + " --param scenario.seed=1,2", "layout --config " + file,
+          "bench buddy --config " + file, "bench map -s 1 --config " + file}) {
+      const Output out = execute("timeout 20 " + std::string(DMAKIT_BINARY) + " " + args + " 2>&1");
+      EXPECT_EQ(out.exit_code, 2) << args << ": " << out.text;
+      EXPECT_NE(
+          out.text.find("'" + file + "' is larger than 4 MiB, the limit on a configuration file"),
+          std::string::npos)
+          << args << ": " << out.text;
+    }
+  }
+  const Output piped = execute("yes | timeout 20 " + std::string(DMAKIT_BINARY) +
+                               " layout --config /dev/stdin 2>&1");
+  EXPECT_EQ(piped.exit_code, 2) << piped.text;
+  EXPECT_NE(piped.text.find("larger than 4 MiB"), std::string::npos) << piped.text;
+  // A file at the limit is read (and then refused for what it holds, not its size).
+  std::filesystem::resize_file(big, std::uintmax_t{4} << 20);
+  const Output at_limit = run("layout --config " + big);
+  EXPECT_EQ(at_limit.exit_code, 2) << at_limit.text;
+  EXPECT_EQ(at_limit.text.find("larger than"), std::string::npos) << at_limit.text;
+}
+
+// NaN passed the positive-number check and ran forever; DBL_MAX was refused with 309 digits.
+TEST(DmakitBench, MinTimeMustBeAFinitePositiveBoundedNumberOfSeconds) {
+  for (const std::string value : {"nan", "-nan", "inf", "0", "-1", "1e308", "3601", "0x1p3", "1s",
+                                  "179769313486231570814527423731704356798070567525844996598917"
+                                  "476803157260780028538760589558632766878171540458953514382464"
+                                  "234321326889464182768467546703537516986049910576551282076245"
+                                  "490090389328944075868508455133942304583236903222948165808559"
+                                  "332123348274797826204144723168738177180919299881250404026184"
+                                  "124858368"}) {
+    const Output out = execute("timeout 20 " + std::string(DMAKIT_BINARY) +
+                               " bench iova --min-time " + value + " 2>&1");
+    EXPECT_EQ(out.exit_code, 2) << value << ": " << out.text;
+    EXPECT_NE(out.text.find("--min-time: must be a number of seconds above 0 and at most 3600"),
+              std::string::npos)
+        << value << ": " << out.text;
+    EXPECT_LT(out.text.size(), 200 + value.size()) << out.text;
+  }
+}
+
+// An option a suite would ignore is refused naming it and the suite, with what the suite takes.
+TEST(DmakitBench, AnOptionTheSuiteWouldIgnoreIsRefusedNamingTheOptionAndTheSuite) {
+  const std::string config = DMAKIT_SOURCE_DIR "/configs/machine.yaml";
+  const std::pair<std::string, std::string> cases[] = {
+      {"mask --config " + config, "dmakit bench mask: --config does not apply to this suite"},
+      {"iova --config " + config, "dmakit bench iova: --config does not apply to this suite"},
+      {"buddy --mode direct", "dmakit bench buddy: --mode does not apply to this suite"},
+      {"buddy --debug", "dmakit bench buddy: --debug does not apply to this suite"},
+      {"bounce --threads 4", "dmakit bench bounce: --threads does not apply to this suite"},
+      {"engine --mode fast", "dmakit bench engine: --mode does not apply to this suite"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Output out = run("bench " + args + " --min-time 0.01 --repetitions 1");
+    EXPECT_EQ(out.exit_code, 2) << args << ": " << out.text;
+    EXPECT_NE(out.text.find(message), std::string::npos) << args << ": " << out.text;
+  }
+  const Output iova = run("bench iova --config " + config);
+  EXPECT_NE(iova.text.find("(it takes --json, --min-time, --repetitions, --threads)"),
+            std::string::npos)
+      << iova.text;
+}
+
 }  // namespace

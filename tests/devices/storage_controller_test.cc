@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "dmakit/devices/storage_driver.h"
+#include "dmakit/machine/host_memory.h"
 #include "testing/platform_kinds.h"
 
 namespace dmakit::devices {
@@ -22,15 +23,16 @@ void fill_pattern(std::byte* p, std::uint64_t size, unsigned seed) {
 }
 
 struct StorageBench {
-  StorageBench(PlatformKind kind, const StorageLimits& limits, std::uint32_t queue_entries = 32)
-      : platform(kind), ctrl(dev(), config(limits)) {
+  StorageBench(PlatformKind kind, const StorageLimits& limits, std::uint32_t queue_entries = 32,
+               std::uint64_t capacity = 4 * kMiB)
+      : platform(kind), ctrl(dev(), config(limits, capacity)) {
     opened = StorageDriver::open(ctrl.device(), ctrl.registers(), {queue_entries});
   }
   dma::Device& dev() { return platform.add_device("disk0"); }
-  static StorageConfig config(const StorageLimits& limits) {
+  static StorageConfig config(const StorageLimits& limits, std::uint64_t capacity) {
     StorageConfig c;
     c.limits = limits;
-    c.capacity = 4 * kMiB;
+    c.capacity = capacity;
     return c;
   }
   // Runs one I/O to its end; the status of its completion.
@@ -93,6 +95,20 @@ TEST(StorageController, DriverSplitsRequestsAtTheSegmentLimits) {
   EXPECT_EQ((*bench.opened)->stats().requests, 2 * 8u);
   EXPECT_EQ(bench.ctrl.stats().most_segments, 4u);
   EXPECT_EQ(bench.ctrl.stats().bad_commands, 0u);
+}
+
+// The disk image is sparse, as simulated RAM is: a 1 TiB disk (which once aborted allocating its
+// image, and a 4 GiB one took 8 GiB of host memory) costs the host only the blocks written.
+TEST(StorageController, ATebibyteDiskCostsHostMemoryOnlyForTheBlocksWritten) {
+  const std::uint64_t before = machine::host::resident_bytes();
+  StorageBench bench(PlatformKind::DirectLowRam, {}, 32, 1024 * kGiB);
+  ASSERT_TRUE(bench.opened);
+  EXPECT_EQ(bench.ctrl.disk().size(), 1024 * kGiB);
+  const std::uint64_t last_block = bench.ctrl.disk().size() / kSectorSize - 128;
+  EXPECT_TRUE(bench.round_trip(last_block, 0, 64 * kKiB, 4));
+  EXPECT_TRUE(bench.round_trip(0, 0, 64 * kKiB, 5));
+  // The machine's own RAM and metadata are touched lazily too; 64 MiB leaves them room.
+  EXPECT_LT(machine::host::resident_bytes() - before, 64 * kMiB);
 }
 
 TEST(StorageController, RejectsACommandBeyondItsLimits) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dmakit/devices/device_model.h"
+#include "dmakit/machine/host_memory.h"
 
 namespace dmakit::devices {
 
@@ -90,10 +91,12 @@ struct StorageStats {
   std::uint32_t most_segments = 0;  ///< the largest segment count any command had
 };
 
-/// The controller model, with its disk image in host memory.
+/// The controller model, with its disk image in host memory: sparse, so a disk costs the host
+/// only the blocks written to it.
 class StorageController final : public DeviceModel {
  public:
-  /// Throws what check_config() does.
+  /// Throws what check_config() does, and ConfigError("capacity") when the host cannot reserve
+  /// address space for the disk image.
   StorageController(dma::Device& dev, const StorageConfig& config);
 
   [[nodiscard]] std::string_view kind() const override { return "storage"; }
@@ -103,7 +106,7 @@ class StorageController final : public DeviceModel {
   [[nodiscard]] StorageRegisters& registers() { return regs_; }
   [[nodiscard]] const StorageStats& stats() const { return stats_; }
   /// The disk image, as a test or a scenario would inspect or preload it.
-  [[nodiscard]] std::span<std::byte> disk() { return disk_; }
+  [[nodiscard]] std::span<std::byte> disk() { return disk_.bytes(); }
 
  private:
   void execute(DmaAddr command);
@@ -111,7 +114,7 @@ class StorageController final : public DeviceModel {
                                   const CommandHeader& h) const;
 
   StorageRegisters regs_;
-  std::vector<std::byte> disk_;
+  machine::host::ZeroedBuffer disk_;
   StorageStats stats_;
 };
 

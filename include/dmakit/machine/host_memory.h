@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "dmakit/core/result.h"
 
@@ -29,6 +30,27 @@ void close_backing_file(int fd);
 /// Reserves and commits-on-touch `bytes` of zero-filled, read-write anonymous memory
 /// (MAP_NORESERVE): metadata arrays sized for the largest machine cost only the entries used.
 [[nodiscard]] Result<std::byte*> reserve_zeroed(std::uint64_t bytes);
+
+/// A buffer of reserve_zeroed() memory that releases itself: one as large as a disk costs host
+/// memory only for the pages written, as simulated RAM does.
+class ZeroedBuffer {
+ public:
+  /// Failure: what reserve_zeroed() says.
+  [[nodiscard]] static Result<ZeroedBuffer> create(std::uint64_t bytes);
+
+  ZeroedBuffer() = default;
+  ZeroedBuffer(ZeroedBuffer&& other) noexcept;
+  ZeroedBuffer& operator=(ZeroedBuffer&& other) noexcept;
+  ~ZeroedBuffer();
+
+  [[nodiscard]] std::span<std::byte> bytes() const { return {base_, size_}; }
+
+ private:
+  ZeroedBuffer(std::byte* base, std::uint64_t size) : base_(base), size_(size) {}
+
+  std::byte* base_ = nullptr;
+  std::uint64_t size_ = 0;
+};
 
 /// Maps [offset, offset + bytes) of the backing file read-write at `at`, which must lie inside a
 /// reservation and be page aligned. Failure: BadAddress or NoMemory with the host's errno.
