@@ -18,8 +18,8 @@
 
 #include "bench_suite.h"
 #include "commands.h"
+#include "dmakit/machine/config_yaml.h"
 #include "map_benchmark_command.h"
-#include "scenario_input.h"
 
 namespace dmakit::cli {
 namespace {
@@ -126,8 +126,9 @@ int run_suite(const Options& options, const SuiteOptions& given) {
   }
 
   const std::vector<bench::Comparison> comparisons = it->register_benchmarks(
-      {options.config.empty() ? machine::MachineConfig{}
-                              : machine::parse_machine_config(read_config_file(options.config)),
+      {options.config.empty()
+           ? machine::MachineConfig{}
+           : machine::parse_machine_config(machine::yaml::read_file(options.config)),
        options.mode.empty() ? it->default_mode : options.mode, options.threads, options.debug});
   std::vector<std::string> args = {"dmakit",
                                    fmt::format("--benchmark_min_time={}", options.min_time),
@@ -241,7 +242,7 @@ void add_bench_command(CLI::App& app) {
       cmd->add_option("--config", options->config,
                       fmt::format("YAML file (at most {} MiB) with the 'machine:' to run on (map, "
                                   "buddy, bounce, engine)",
-                                  kMaxConfigBytes >> 20))
+                                  machine::yaml::kMaxConfigBytes >> 20))
           ->check(CLI::ExistingFile),
       cmd->add_option("--mode", options->mode,
                       "the suite's mode (map: direct, iommu-strict, iommu-lazy, passthrough; the "

@@ -24,7 +24,6 @@
 #include "dmakit/machine/config_yaml.h"
 #include "dmakit/machine/machine.h"
 #include "dmakit/swiotlb/swiotlb.h"
-#include "scenario_input.h"
 
 namespace dmakit::cli {
 namespace {
@@ -558,11 +557,12 @@ void add_layout_command(CLI::App& app) {
                   fmt::format("YAML file (at most {} MiB) with a 'machine:' section and optionally "
                               "'iommus:', 'devices:' (with their models), 'engines:' and "
                               "'dma_debug:'",
-                              kMaxConfigBytes >> 20))
+                              machine::yaml::kMaxConfigBytes >> 20))
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
-    const std::string yaml = options->config.empty() ? "" : read_config_file(options->config);
+    const std::string yaml =
+        options->config.empty() ? "" : machine::yaml::read_file(options->config);
     // The sections this command draws, and a scenario's own (it shows a scenario's machine):
     // anything else is a typo that would go unnoticed.
     if (!options->config.empty())

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dmakit/core/config_error.h"
-#include "scenario_input.h"
+#include "dmakit/machine/config_yaml.h"
 
 namespace dmakit::cli {
 namespace {
@@ -121,10 +121,10 @@ int run_kernel_map_benchmark(const KernelMapOptions& options, const std::string&
   if (!mode.empty()) params.mode = mode;
   bench::MapBenchmarkResult result;
   try {
-    result = bench::run_map_benchmark(config.empty()
-                                          ? machine::MachineConfig{}
-                                          : machine::parse_machine_config(read_config_file(config)),
-                                      params);
+    result = bench::run_map_benchmark(
+        config.empty() ? machine::MachineConfig{}
+                       : machine::parse_machine_config(machine::yaml::read_file(config)),
+        params);
   } catch (const ConfigError& e) {
     fmt::print(stderr, "dmakit bench map: {}\n", e.what());
     return 2;

@@ -4,40 +4,17 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <array>
-#include <fstream>
-
 #include "dmakit/core/config_error.h"
+#include "dmakit/machine/config_yaml.h"
 #include "dmakit/sim/scenario.h"
 
 namespace dmakit::cli {
-
-std::string read_config_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError("config", fmt::format("cannot read '{}'", path));
-  // Read in pieces, never more than one byte past the limit: the size a file reports means
-  // nothing for a device or a pipe.
-  std::string text;
-  std::array<char, 64 * 1024> piece{};
-  while (in && text.size() <= kMaxConfigBytes) {
-    in.read(piece.data(),
-            std::streamsize(std::min(piece.size(), kMaxConfigBytes + 1 - text.size())));
-    text.append(piece.data(), std::size_t(in.gcount()));
-  }
-  if (text.size() > kMaxConfigBytes)
-    throw ConfigError("config", fmt::format("'{}' is larger than {} MiB, the limit on a "
-                                            "configuration file",
-                                            path, kMaxConfigBytes >> 20));
-  if (in.bad()) throw ConfigError("config", fmt::format("cannot read '{}'", path));
-  return text;
-}
 
 void add_scenario_options(CLI::App& cmd, std::string& path, std::vector<std::string>& sets) {
   cmd.add_option("scenario", path,
                  fmt::format("scenario YAML file, at most {} MiB (configs/scenario.yaml; "
                              "default: the built-in scenario, configs/scenarios/default.yaml)",
-                             kMaxConfigBytes >> 20))
+                             machine::yaml::kMaxConfigBytes >> 20))
       ->check(CLI::ExistingFile);
   cmd.add_option("--set", sets,
                  "override a key of the scenario, e.g. --set scenario.seed=7 (repeatable)");
@@ -51,7 +28,7 @@ ScenarioText scenario_text(const std::string& path, const std::vector<std::strin
   } else {
     text.source = path;
     try {
-      text.yaml = read_config_file(path);
+      text.yaml = machine::yaml::read_file(path);
     } catch (const ConfigError& e) {
       throw sim::ScenarioError(text.source, 0, e);
     }

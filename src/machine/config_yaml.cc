@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <fstream>
 #include <map>
 #include <set>
@@ -134,11 +136,23 @@ YAML::Node load(const std::string& text) {
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("config", fmt::format("cannot read '{}'", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  // Read in pieces, never more than one byte past the limit: the size a file reports means
+  // nothing for a device or a pipe.
+  std::string text;
+  std::array<char, 64 * 1024> piece{};
+  while (in && text.size() <= kMaxConfigBytes) {
+    in.read(piece.data(),
+            std::streamsize(std::min(piece.size(), kMaxConfigBytes + 1 - text.size())));
+    text.append(piece.data(), std::size_t(in.gcount()));
+  }
+  if (text.size() > kMaxConfigBytes)
+    throw ConfigError("config", fmt::format("'{}' is larger than {} MiB, the limit on a "
+                                            "configuration file",
+                                            path, kMaxConfigBytes >> 20));
+  if (in.bad()) throw ConfigError("config", fmt::format("cannot read '{}'", path));
+  return text;
 }
 
 void for_each_listed(const std::string& yaml_text, const std::string& key, std::string_view what,

@@ -190,5 +190,14 @@ TEST(MachineConfig, MissingFileIsAConfigError) {
   EXPECT_THROW((void)load_machine_config("/nonexistent/machine.yaml"), ConfigError);
 }
 
+TEST(MachineConfig, AFileThatNeverEndsIsRefusedAtTheInputLimit) {
+  try {
+    (void)load_machine_config("/dev/zero");
+    FAIL() << "read /dev/zero";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("larger than 4 MiB"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace dmakit::machine

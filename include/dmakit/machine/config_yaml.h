@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -47,7 +48,14 @@ void reject_duplicate_keys(const YAML::Node& root);
 /// Parses YAML text, throwing ConfigError("config") when it is not valid YAML, and checks it with
 /// reject_duplicate_keys().
 [[nodiscard]] YAML::Node load(const std::string& text);
-/// Reads a file's text, throwing ConfigError("config") when it cannot be read.
+/// The most bytes read from one configuration file: 4 MiB, hundreds of times the largest shipped
+/// configuration (configs/devices.yaml, 7 KiB). A larger input is refused after reading at most
+/// one byte past this, so a file that never ends (/dev/zero, a pipe) cannot hang a reader or fill
+/// the host's memory.
+inline constexpr std::size_t kMaxConfigBytes = std::size_t{4} << 20;
+/// Reads a configuration file's text: every reader of files goes through here. Throws
+/// ConfigError("config") naming the path when it cannot be read or holds more than
+/// kMaxConfigBytes.
 [[nodiscard]] std::string read_file(const std::string& path);
 
 /// Calls `each(entry, "key[i]")` for every entry of the top-level list `key` of `yaml_text`; none
