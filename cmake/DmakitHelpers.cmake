@@ -22,7 +22,8 @@ function(dmakit_add_library layer)
   add_library(dmakit_${layer} STATIC ${ARG_SOURCES})
   add_library(dmakit::${layer} ALIAS dmakit_${layer})
   target_include_directories(dmakit_${layer}
-    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+           $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include> $<INSTALL_INTERFACE:include>
     PRIVATE ${PROJECT_SOURCE_DIR}/src)
   set_target_properties(dmakit_${layer} PROPERTIES EXPORT_NAME ${layer})
   install(TARGETS dmakit_${layer} EXPORT dmakitTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "dmakit/core/config_error.h"
+#include "dmakit/version.h"
 
 namespace {
 
@@ -28,7 +29,21 @@ int output_lost(const std::string& reason) {
   return kOutputLost;
 }
 
+// The first word names a subcommand; CLI11 would only say that one is required.
+bool names_no_subcommand(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return false;
+  std::string known;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->check_name(argv[1])) return false;
+    known += fmt::format("{}{}", known.empty() ? "" : ", ", sub->get_name());
+  }
+  fmt::print(stderr, "dmakit: '{}' is not a command (commands: {}; see dmakit --help)\n", argv[1],
+             known);
+  return true;
+}
+
 int run(CLI::App& app, int argc, char** argv) {
+  if (names_no_subcommand(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {
@@ -53,6 +68,7 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit status: 0 done; 1 a benchmark failed while it ran; 2 bad configuration or argument, "
       "or a command that could not run; 3 standard output could not be written.");
+  app.set_version_flag("--version", "dmakit " DMAKIT_VERSION_STRING);
   app.require_subcommand(1);
   dmakit::cli::add_run_command(app);
   dmakit::cli::add_sweep_command(app);

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "dmakit/version.h"
+
 namespace dmakit::sim {
 namespace {
 
@@ -86,6 +88,7 @@ nlohmann::json to_json(const RunResult& run) {
     host.push_back({{"strategy", strategy_name(s.strategy)}, {"host_seconds", s.host_seconds}});
   }
   return {{"schema", kRunSchema},
+          {"dmakit_version", DMAKIT_VERSION_STRING},
           {"scenario", run.scenario},
           {"seed", run.seed},
           {"cost_model", cost_json(run.cost)},

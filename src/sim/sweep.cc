@@ -9,6 +9,7 @@
 #include <set>
 
 #include "dmakit/core/config_error.h"
+#include "dmakit/version.h"
 
 namespace dmakit::sim {
 namespace {
@@ -81,6 +82,7 @@ nlohmann::json sweep_json(const std::string& scenario, const std::vector<SweepPa
     list.push_back({{"params", std::move(values)}, {"run", std::move(runs.at(i))}});
   }
   return {{"schema", kSweepSchema},
+          {"dmakit_version", DMAKIT_VERSION_STRING},
           {"scenario", scenario},
           {"parameters", std::move(parameters)},
           {"points", std::move(list)}};

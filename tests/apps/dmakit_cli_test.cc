@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "dmakit/version.h"
+
 namespace {
 
 struct Output {
@@ -76,6 +78,21 @@ std::string head(const std::filesystem::path& file, std::size_t bytes) {
   in.read(text.data(), std::streamsize(bytes));
   text.resize(std::size_t(in.gcount()));
   return text;
+}
+
+TEST(Dmakit, VersionPrintsTheVersionOfTheHeaders) {
+  const Output out = run("--version");
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_EQ(out.text, "dmakit " DMAKIT_VERSION_STRING "\n");
+}
+
+TEST(Dmakit, AnUnknownCommandIsNamedWithTheCommandsThereAre) {
+  const Output out = run("frob --json");
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.text.find("'frob' is not a command (commands: run, sweep, layout, bench"),
+            std::string::npos)
+      << out.text;
+  EXPECT_EQ(run("").exit_code, 2);  // none at all is still refused
 }
 
 TEST(DmakitRun, PlotDrawsSvgChartsAndKeepsTheirDataAndScript) {
@@ -721,6 +738,7 @@ TEST(DmakitRun, JsonIsVersionedAndCsvHasARowPerStrategyAndDevice) {
   ASSERT_EQ(json.exit_code, 0) << json.text;
   const auto j = nlohmann::json::parse(json.text);
   EXPECT_EQ(j["schema"], "dmakit.run/1");
+  EXPECT_EQ(j["dmakit_version"], DMAKIT_VERSION_STRING);
   EXPECT_EQ(j["seed"], 3);
   ASSERT_EQ(j["strategies"].size(), 6u);
   EXPECT_EQ(j["strategies"][0]["devices"][0]["device"], "nic32");
