@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkgconf
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libabsl-dev zlib1g-dev
-  gnuplot-nox
+  gnuplot-nox help2man
   clang libclang-rt-14-dev
 )
 

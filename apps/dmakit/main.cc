@@ -64,7 +64,7 @@ int run(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"dmakit: DMA memory management and mapping over a simulated machine"};
+  CLI::App app{"dmakit: DMA memory management and mapping over a simulated machine", "dmakit"};
   app.footer(
       "Exit status: 0 done; 1 a benchmark failed while it ran; 2 bad configuration or argument, "
       "or a command that could not run; 3 standard output could not be written.");
