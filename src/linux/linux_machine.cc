@@ -138,9 +138,12 @@ struct device* create_device(dmakit_machine* m, const char* name, int numa_node,
     set_last_error(fmt::format("dmakit_device_create: '{}' exists already", name));
     return nullptr;
   }
-  if (numa_node < 0 || static_cast<std::size_t>(numa_node) >= m->machine.nodes().size()) {
-    set_last_error(fmt::format("dmakit_device_create: node {} of a machine with {}", numa_node,
-                               m->machine.nodes().size()));
+  if (numa_node < NUMA_NO_NODE ||
+      (numa_node != NUMA_NO_NODE &&
+       static_cast<std::size_t>(numa_node) >= m->machine.nodes().size())) {
+    set_last_error(fmt::format(
+        "dmakit_device_create: node {} of a machine with {} nodes (NUMA_NO_NODE, -1, for none)",
+        numa_node, m->machine.nodes().size()));
     return nullptr;
   }
   auto* dev = new device(*m, name, numa_node);

@@ -162,6 +162,22 @@ TEST(LinuxApiMachine, DestroyingTheNewestMachineMakesThePreviousOneCurrent) {
   EXPECT_TRUE(last_error_has("no machine")) << dmakit_last_error();
 }
 
+TEST(LinuxApiMachine, ADeviceOnNoParticularNodeIsCreatedAndABadNodeIsNamed) {
+  dmakit_machine* m = default_machine();
+  ASSERT_NE(m, nullptr);
+  device* dev = dmakit_device_create(m, "nic0", NUMA_NO_NODE);
+  ASSERT_NE(dev, nullptr) << dmakit_last_error();
+  dma_addr_t handle = 0;
+  void* cpu = dma_alloc_coherent(dev, 4096, &handle, GFP_KERNEL);
+  EXPECT_NE(cpu, nullptr) << dmakit_last_error();
+  dma_free_coherent(dev, 4096, cpu, handle);
+  EXPECT_EQ(dmakit_device_create(m, "nic1", -2), nullptr);
+  EXPECT_TRUE(last_error_has("node -2 of a machine with 1 nodes")) << dmakit_last_error();
+  EXPECT_EQ(dmakit_device_create(m, "nic1", 1), nullptr);
+  dmakit_device_destroy(dev);
+  dmakit_machine_destroy(m);
+}
+
 TEST(LinuxApiMachine, DeviceIoWithANullBufferIsRefused) {
   dmakit_machine* m = default_machine();
   ASSERT_NE(m, nullptr);

@@ -48,8 +48,14 @@ struct dmakit_machine* dmakit_machine_create(const struct dmakit_machine_config*
  * pointer that is no live machine (destroyed already) is refused with a message on stderr. */
 void dmakit_machine_destroy(struct dmakit_machine* m);
 
+/* The kernel's "no particular node" (linux/numa.h), which a device's numa_node may be. */
+#ifndef NUMA_NO_NODE
+#define NUMA_NO_NODE (-1)
+#endif
+
 /* A device with the kernel's default 32-bit masks (as Linux gives PCI devices), behind the
- * machine's IOMMU when it has one; NULL for a duplicate name, a bad node or a destroyed machine. */
+ * machine's IOMMU when it has one, on node `numa_node` or NUMA_NO_NODE; NULL for a duplicate name,
+ * a node the machine lacks or a destroyed machine. */
 struct device* dmakit_device_create(struct dmakit_machine* m, const char* name, int numa_node);
 /* Ends the device (if its machine has not already) and releases the handle. NULL is a no-op; a
  * handle released already is refused with a message on stderr. */
