@@ -237,16 +237,18 @@ void add_bench_command(CLI::App& app) {
   for (const bench::Suite& s : bench::suites())
     names += fmt::format("\n  {:<8} {}", s.name, s.description);
   CLI::App* cmd = app.add_subcommand("bench", "run a named comparison against a baseline" + names);
-  cmd->add_option("name", options->suite, "suite to run")->required();
+  cmd->add_option("name", options->suite, "suite to run")->type_name("SUITE")->required();
   const SuiteOptions some_suites = {
       cmd->add_option("--config", options->config,
                       fmt::format("YAML file (at most {} MiB) with the 'machine:' to run on (map, "
                                   "buddy, bounce, engine)",
                                   machine::yaml::kMaxConfigBytes >> 20))
-          ->check(CLI::ExistingFile),
+          ->check(CLI::ExistingFile.description(""))
+          ->type_name("FILE"),
       cmd->add_option("--mode", options->mode,
                       "the suite's mode (map: direct, iommu-strict, iommu-lazy, passthrough; the "
-                      "kernel-shaped map run also bounce, force-bounce)"),
+                      "kernel-shaped map run also bounce, force-bounce)")
+          ->type_name("MODE"),
       cmd->add_option("--threads", options->threads,
                       "threads of the multi-threaded runs, besides one (map, buddy, iova; default "
                       "2)")

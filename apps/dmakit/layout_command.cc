@@ -558,7 +558,8 @@ void add_layout_command(CLI::App& app) {
                               "'iommus:', 'devices:' (with their models), 'engines:' and "
                               "'dma_debug:'",
                               machine::yaml::kMaxConfigBytes >> 20))
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile.description(""))
+      ->type_name("FILE");
   cmd->add_flag("--json", options->json, "print one JSON object instead of text");
   cmd->callback([options] {
     const std::string yaml =

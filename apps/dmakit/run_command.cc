@@ -106,13 +106,15 @@ void add_run_command(CLI::App& app) {
                              "print every figure as JSON (schema dmakit.run/1, docs/scenarios.md)");
   cmd->add_flag("--csv", options->csv, "print a CSV row per strategy and device")->excludes(json);
   cmd->add_option("--trace", options->trace,
-                  "write a Chrome trace-event timeline (opens in ui.perfetto.dev) to FILE");
+                  "write a Chrome trace-event timeline (opens in ui.perfetto.dev) to FILE")
+      ->type_name("FILE");
   cmd->add_option("--threads", options->threads,
                   "strategies run at once (the results do not depend on it)")
       ->check(CLI::Range(1, 64));
   cmd->add_option("--plot", options->plot,
                   "also draw charts with gnuplot into folder DIR: cost per I/O by cause per "
-                  "strategy, IOTLB hit rate (data and plots.gp kept there to redraw)");
+                  "strategy, IOTLB hit rate (data and plots.gp kept there to redraw)")
+      ->type_name("DIR");
   cmd->add_option("--plot-format", options->plot_format, "svg (default) or png")
       ->check(CLI::IsMember({"svg", "png"}));
   cmd->callback([options] { run(*options); });

@@ -15,9 +15,11 @@ void add_scenario_options(CLI::App& cmd, std::string& path, std::vector<std::str
                  fmt::format("scenario YAML file, at most {} MiB (configs/scenario.yaml; "
                              "default: the built-in scenario, configs/scenarios/default.yaml)",
                              machine::yaml::kMaxConfigBytes >> 20))
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile.description(""))
+      ->type_name("FILE");
   cmd.add_option("--set", sets,
-                 "override a key of the scenario, e.g. --set scenario.seed=7 (repeatable)");
+                 "override a key of the scenario, e.g. --set scenario.seed=7 (repeatable)")
+      ->type_name("KEY=VALUE");
 }
 
 ScenarioText scenario_text(const std::string& path, const std::vector<std::string>& sets) {

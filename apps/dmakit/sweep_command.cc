@@ -108,6 +108,7 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("--param", options->params,
                   "a scenario key and its values, e.g. --param cost_model.invalidation=1000,3000 "
                   "(keys as --set takes them; repeat for the cross product)")
+      ->type_name("KEY=VALUES")
       ->required();
   cmd->add_flag("--json", options->json,
                 "print one JSON document (schema dmakit.sweep/1) holding each point's run");

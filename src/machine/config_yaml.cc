@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <set>
@@ -52,6 +53,19 @@ std::uint64_t size_of(const YAML::Node& node, const std::string& field) {
   const Result<std::uint64_t> size = parse_size(node.Scalar());
   if (!size) throw ConfigError(field, size.error().message);
   return *size;
+}
+
+std::uint64_t whole_number_of(const YAML::Node& node, const std::string& field) {
+  const std::string text = node.IsScalar() ? node.Scalar() : std::string();
+  const bool hex = text.starts_with("0x") || text.starts_with("0X");
+  const char* first = text.data() + (hex ? 2 : 0);
+  const char* last = text.data() + text.size();
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(first, last, value, hex ? 16 : 10);
+  if (!node.IsScalar() || first == last || error != std::errc() || end != last)
+    throw ConfigError(field, fmt::format("'{}' is not a whole number below 2^64, decimal or 0x hex",
+                                         node.IsScalar() ? text : std::string("(not a scalar)")));
+  return value;
 }
 
 unsigned unsigned_of(const YAML::Node& node, const std::string& field) {

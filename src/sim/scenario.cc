@@ -33,6 +33,7 @@ using machine::yaml::printable;
 using machine::yaml::reject_unknown_keys;
 using machine::yaml::size_of;
 using machine::yaml::unsigned_of;
+using machine::yaml::whole_number_of;
 
 // A workload's buffer is one alloc_pages_exact() allocation, at most a largest buddy block (Linux's
 // MAX_ORDER): anything larger failed every I/O of every strategy at run time.
@@ -136,7 +137,7 @@ std::uint32_t positive32_of(const YAML::Node& node, const std::string& field) {
 void parse_scenario_section(const YAML::Node& n, Scenario& s) {
   reject_unknown_keys(n, "scenario", {"name", "seed", "operations", "duration", "strategies"});
   if (n["name"]) s.name = n["name"].as<std::string>();
-  if (n["seed"]) s.seed = size_of(n["seed"], "scenario.seed");
+  if (n["seed"]) s.seed = whole_number_of(n["seed"], "scenario.seed");
   if (n["operations"]) s.operations = positive_of(n["operations"], "scenario.operations");
   if (n["duration"]) s.duration_ns = duration_of(n["duration"], "scenario.duration");
   if (const YAML::Node list = n["strategies"]) {

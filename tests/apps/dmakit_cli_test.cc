@@ -86,6 +86,17 @@ TEST(Dmakit, VersionPrintsTheVersionOfTheHeaders) {
   EXPECT_EQ(out.text, "dmakit " DMAKIT_VERSION_STRING "\n");
 }
 
+TEST(Dmakit, HelpNamesWhatEachOptionTakes) {
+  for (const char* command : {"run", "sweep", "layout", "bench"}) {
+    const Output help = run(std::string(command) + " --help");
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_EQ(help.text.find(" TEXT "), std::string::npos) << help.text;
+  }
+  const Output help = run("run --help");
+  for (const char* shown : {"scenario FILE", "--trace FILE", "--plot DIR", "--set KEY=VALUE"})
+    EXPECT_NE(help.text.find(shown), std::string::npos) << shown;
+}
+
 TEST(Dmakit, AnUnknownCommandIsNamedWithTheCommandsThereAre) {
   const Output out = run("frob --json");
   EXPECT_EQ(out.exit_code, 2);

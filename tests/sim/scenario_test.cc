@@ -186,6 +186,16 @@ std::string error_with(const std::string& key, const std::string& value) {
   return error_of(override_key(kSmallScenario, "t", key, value));
 }
 
+TEST(ScenarioErrors, SeedIsAWholeNumberWithoutAUnit) {
+  EXPECT_NE(error_with("scenario.seed", "x").find("scenario.seed: 'x' is not a whole number"),
+            std::string::npos)
+      << error_with("scenario.seed", "x");
+  EXPECT_NE(error_with("scenario.seed", "1KiB").find("'1KiB' is not a whole number"),
+            std::string::npos);
+  EXPECT_EQ(parse_scenario(override_key(kSmallScenario, "t", "scenario.seed", "0x10"), "t").seed,
+            16u);
+}
+
 TEST(ScenarioErrors, DuplicateKeyNamesTheKeyAndBothLines) {
   std::string text = kSmallScenario;
   text.replace(text.find("  ram: 8GiB\n"), 11, "  ram: 8GiB\n  ram: 4GiB\n");

@@ -28,6 +28,9 @@ inline void reject_unknown_keys(const YAML::Node& map, const std::string& field,
 }
 /// A size ("16MiB", "0x1000", "4096"); ConfigError(field) otherwise.
 [[nodiscard]] std::uint64_t size_of(const YAML::Node& node, const std::string& field);
+/// A whole number without a unit, decimal or 0x hex (a seed, where "1KiB" would mean nothing);
+/// ConfigError(field) naming the text otherwise.
+[[nodiscard]] std::uint64_t whole_number_of(const YAML::Node& node, const std::string& field);
 /// A size that fits in 32 bits.
 [[nodiscard]] unsigned unsigned_of(const YAML::Node& node, const std::string& field);
 /// A size from `low` to `high`; ConfigError(field) naming the value and the bounds otherwise, with
