@@ -14,6 +14,13 @@ class CommandError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A file the command writes besides its report (a trace) could not be written. main prints the
+/// message and exits with status 3, as for lost standard output; the report is printed first.
+class OutputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// `dmakit layout [--config FILE] [--json]`: the machine's memory map, nodes, zones and free pages.
 void add_layout_command(CLI::App& app);
 

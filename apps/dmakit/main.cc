@@ -6,7 +6,8 @@
 //   1  a benchmark failed while it ran (a map or unmap failed, a result is missing)
 //   2  bad configuration or command-line argument, or a command that could not run (a program it
 //      needs is missing, a sweep point failed)
-//   3  standard output could not be written (a full disk, a closed file): the output is lost
+//   3  output could not be written (standard output or a --trace file: a full disk, a closed
+//      file): that output is lost, the rest (the report) is still printed
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -57,6 +58,8 @@ int run(CLI::App& app, int argc, char** argv) {
   } catch (const dmakit::cli::CommandError& e) {
     fmt::print(stderr, "dmakit: {}\n", e.what());
     return 2;
+  } catch (const dmakit::cli::OutputError& e) {
+    return output_lost(e.what());
   }
   return 0;
 }
@@ -67,7 +70,8 @@ int main(int argc, char** argv) {
   CLI::App app{"dmakit: DMA memory management and mapping over a simulated machine", "dmakit"};
   app.footer(
       "Exit status: 0 done; 1 a benchmark failed while it ran; 2 bad configuration or argument, "
-      "or a command that could not run; 3 standard output could not be written.");
+      "or a command that could not run; 3 output (standard output or a file such as --trace) could "
+      "not be written.");
   app.set_version_flag("--version", "dmakit " DMAKIT_VERSION_STRING);
   app.require_subcommand(1);
   dmakit::cli::add_run_command(app);

@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -65,6 +67,14 @@ class ProgressBar {
 void run(const Options& o) {
   const ScenarioText text = scenario_text(o.scenario, o.sets);
   const sim::Scenario scenario = sim::parse_scenario(text.yaml, text.source);
+  // The trace file is opened before the run, so that a path it cannot write costs no run.
+  std::ofstream trace;
+  if (!o.trace.empty()) {
+    trace.open(o.trace);
+    if (!trace)
+      throw ConfigError("--trace", fmt::format("cannot open '{}' for writing: {}", o.trace,
+                                               std::strerror(errno)));
+  }
   std::vector<sim::TraceSpan> spans;
   ProgressBar bar;
   sim::RunOptions options;
@@ -72,17 +82,18 @@ void run(const Options& o) {
   options.trace = o.trace.empty() ? nullptr : &spans;
   options.progress = [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
   const sim::RunResult result = sim::run_scenario(scenario, options);
-  if (!o.trace.empty()) {
-    std::ofstream out(o.trace);
-    sim::write_trace(out, sim::trace_layout(scenario), spans);
-    if (!out) throw ConfigError("--trace", fmt::format("cannot write '{}'", o.trace));
-  }
   if (o.json)
     fmt::print("{}\n", sim::to_json(result).dump(2));
   else if (o.csv)
     fmt::print("{}", sim::format_csv(result));
   else
     fmt::print("{}", sim::format_table(result));
+  if (!o.trace.empty()) {
+    std::fflush(stdout);  // the report is out whatever becomes of the trace
+    sim::write_trace(trace, sim::trace_layout(scenario), spans);
+    trace.close();
+    if (!trace) throw OutputError(fmt::format("--trace '{}': the trace was not written", o.trace));
+  }
   if (!o.plot.empty()) {
     std::fflush(stdout);  // the report comes first, whatever becomes of the charts
     const sim::Plot plot = sim::make_plot(

@@ -773,6 +773,26 @@ TEST(DmakitRun, SetOverridesAKeyAndTraceWritesATimeline) {
   const auto t = nlohmann::json::parse(in);
   EXPECT_GT(t["traceEvents"].size(), 4u);
   EXPECT_EQ(t["traceEvents"][0]["args"]["name"], "guest");
+  // Strategies are processes numbered from 1: Perfetto takes pid 0 for the swapper.
+  for (const auto& event : t["traceEvents"]) EXPECT_EQ(event["pid"], 1) << event.dump();
+}
+
+TEST(DmakitRun, ATracePathThatCannotBeWrittenIsRefusedBeforeTheRun) {
+  const Output out = run("run " + tiny_scenario() + " --trace /nonexistent/t.json");
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.text.find("--trace: cannot open '/nonexistent/t.json' for writing"),
+            std::string::npos)
+      << out.text;
+  EXPECT_EQ(out.text.find("strategy"), std::string::npos) << out.text;  // no run, no report
+}
+
+TEST(DmakitRun, ATraceThatCannotBeWrittenExits3AfterTheReport) {
+  const Output out = run("run " + tiny_scenario() + " --csv --trace /dev/full");
+  EXPECT_EQ(out.exit_code, 3) << out.text;
+  EXPECT_NE(out.text.find("nic32"), std::string::npos) << out.text;  // the report came out
+  EXPECT_NE(out.text.find("dmakit: cannot write the output: --trace '/dev/full'"),
+            std::string::npos)
+      << out.text;
 }
 
 TEST(DmakitRun, BadScenarioNamesFileLineAndKeyWithExit2AndNoOutput) {
