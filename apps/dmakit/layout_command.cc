@@ -54,10 +54,6 @@ nlohmann::json zone_json(const Zone& zone) {
   return j;
 }
 
-std::string_view search_name(machine::MaskPoolSearch search) {
-  return search == machine::MaskPoolSearch::NextFit ? "next-fit" : "top-down";
-}
-
 nlohmann::json mask_pool_json(const Machine& m, const alloc::MaskAllocator* mask) {
   if (mask == nullptr) return nullptr;
   const alloc::MaskAllocatorStats s = mask->stats();
@@ -66,7 +62,7 @@ nlohmann::json mask_pool_json(const Machine& m, const alloc::MaskAllocator* mask
   j["used_pages"] = s.used_pages;
   j["largest_free_run_pages"] = s.largest_free_run;
   j["free_runs"] = s.free_runs;
-  j["search"] = search_name(m.config().mask_pool_search);
+  j["search"] = name_of(machine::kMaskPoolSearchNames, m.config().mask_pool_search);
   j["force"] = m.config().mask_pool_force;
   j["counters"] = {{"served_by_normal", s.served_by_normal},
                    {"normal_above_mask", s.normal_above_mask},
@@ -188,17 +184,6 @@ void print_iommus(const dma::Platform& platform) {
 
 int mask_bits(std::uint64_t mask) { return mask == ~std::uint64_t{0} ? 64 : std::bit_width(mask); }
 
-std::string flags_text(unsigned flags) {
-  std::string text;
-  for (const auto& [bit, name] : {std::pair{dma::kMemoryMap, "map"},
-                                  {dma::kMemoryIo, "io"},
-                                  {dma::kMemoryIncludesChildren, "includes-children"},
-                                  {dma::kMemoryExclusive, "exclusive"}}) {
-    if ((flags & bit) != 0) text += (text.empty() ? "" : ",") + std::string(name);
-  }
-  return text;
-}
-
 nlohmann::json threshold_json(const engine::EngineConfig& c) {
   return c.inline_threshold ? nlohmann::json(*c.inline_threshold) : nlohmann::json("auto");
 }
@@ -236,7 +221,7 @@ struct ModelSettingsJson {
             {"ring_entries", s.ring_entries}};
   }
   nlohmann::json operator()(const devices::CopyOnlySettings& s) const {
-    return {{"copier", devices::copier_kind_name(s.copier)},
+    return {{"copier", name_of(devices::kCopierKindNames, s.copier)},
             {"engine", s.copier == devices::CopierKind::Engine ? nlohmann::json(s.engine)
                                                                : nlohmann::json(nullptr)}};
   }
@@ -275,7 +260,7 @@ nlohmann::json devices_json(const dma::Platform& platform, const ModelConfigs& m
     if (const dma::DeclaredMemory* mem = d->declared_memory()) {
       j["declared_memory"] = range_json(mem->region().range);
       j["declared_memory"]["device_addr"] = mem->device_addr().value();
-      j["declared_memory"]["flags"] = flags_text(mem->flags());
+      j["declared_memory"]["flags"] = dma::declare_flags_text(mem->flags());
       j["declared_memory"]["pages_in_use"] = mem->pages_in_use();
     }
     devices.push_back(j);
@@ -299,7 +284,7 @@ void print_devices(const dma::Platform& platform, const ModelConfigs& models) {
       fmt::print("    declared memory: bus {} - {} ({}), device address {}, {}\n",
                  format_addr(mem->region().range.start.value()),
                  format_addr(mem->region().range.end.value()), format_size(mem->size()),
-                 format_addr(mem->device_addr().value()), flags_text(mem->flags()));
+                 format_addr(mem->device_addr().value()), dma::declare_flags_text(mem->flags()));
     if (const auto it = models.find(d->name()); it != models.end())
       fmt::print("    model {}\n", devices::describe_model(it->second));
   }
@@ -460,7 +445,8 @@ void print_mask_pool(const Machine& m, const alloc::MaskAllocator* mask) {
   const alloc::MaskAllocatorStats s = mask->stats();
   fmt::print("\nmask pool: {} - {}, {} ({} pages), {} search{}\n",
              format_addr(s.pool.start.value()), format_addr(s.pool.end.value()),
-             format_size(s.pool.size()), s.pool_pages, search_name(m.config().mask_pool_search),
+             format_size(s.pool.size()), s.pool_pages,
+             name_of(machine::kMaskPoolSearchNames, m.config().mask_pool_search),
              m.config().mask_pool_force ? ", forced" : "");
   fmt::print("  used {} pages, {} free runs, largest {} pages\n", s.used_pages, s.free_runs,
              s.largest_free_run);

@@ -34,6 +34,7 @@
 #include "dmakit/dma/coherent.h"
 #include "dmakit/dma/mapping.h"
 #include "dmakit/dma/platform.h"
+#include "dmakit/dma/strategy.h"
 #include "dmakit/iommu/iommu.h"
 
 namespace dmakit::bench {
@@ -363,17 +364,15 @@ class MapBenchmarkRig {
 
   void set_up_measured() {
     const std::string& mode = params_.mode;
-    if (mode.starts_with("iommu") || mode == "passthrough") {
-      iommu::DomainConfig domain;
-      if (mode == "iommu-strict") domain.policy = iommu::InvalidationPolicy::Strict;
-      if (mode == "passthrough") domain.kind = iommu::DomainKind::Identity;
-      measured_.attach(&platform_.add_iommu({}).create_domain(domain));
-    }
+    // "direct" and "bounce" place the device as the bounce strategy does; they differ in where
+    // the buffer lies (bounces()).
+    const std::optional<dma::Strategy> strategy = value_of(dma::kStrategyNames, mode);
+    const dma::Strategy s = strategy.value_or(dma::Strategy::Bounce);
+    dma::place(measured_, s, dma::uses_iommu(s) ? &platform_.add_iommu({}) : nullptr);
     if (bounces() && platform_.swiotlb() == nullptr)
       throw ConfigError("--mode", fmt::format("'{}' needs a bounce pool, and the machine has none "
                                               "(machine.swiotlb.size is 0)",
                                               mode));
-    measured_.set_force_bounce(mode == "force-bounce");
     if (const Status set = measured_.set_dma_mask_and_coherent(
             dma_bit_mask(static_cast<unsigned>(params_.dma_bits)));
         !set)

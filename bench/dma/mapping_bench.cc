@@ -18,6 +18,7 @@
 #include "dmakit/dma/direct_ops.h"
 #include "dmakit/dma/mapping.h"
 #include "dmakit/dma/platform.h"
+#include "dmakit/dma/strategy.h"
 #include "dmakit/iommu/iommu.h"
 
 namespace dmakit::bench {
@@ -40,10 +41,8 @@ struct MapBench {
     observed.set_ops(&ops);
     observed.set_observer(&quiet);
     page = machine.page_allocator().alloc_pages(machine::kGfpDma32, 0).value();
-    iommu::DomainConfig domain;
-    if (mode == "iommu-strict") domain.policy = iommu::InvalidationPolicy::Strict;
-    if (mode == "passthrough") domain.kind = iommu::DomainKind::Identity;
-    behind_iommu.attach(&iommu.create_domain(domain));
+    // Every mode but direct (checked by register_map_benchmarks) names a strategy with an IOMMU.
+    if (mode != "direct") dma::place(behind_iommu, *value_of(dma::kStrategyNames, mode), &iommu);
   }
 };
 

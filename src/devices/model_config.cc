@@ -22,31 +22,11 @@
 namespace dmakit::devices {
 namespace {
 
+using machine::yaml::choice_of;
 using machine::yaml::count_in;
 using machine::yaml::reject_unknown_keys;
 using machine::yaml::size_of;
 using machine::yaml::unsigned_of;
-
-template <class T>
-using Choices = std::initializer_list<std::pair<std::string_view, T>>;
-
-template <class T>
-std::string choices_text(Choices<T> choices) {
-  std::string text;
-  std::size_t i = 0;
-  for (const auto& [name, value] : choices)
-    text += fmt::format("{}{}", i++ == 0 ? "" : i == choices.size() ? " or " : ", ", name);
-  return text;
-}
-
-template <class T>
-T choice_of(const YAML::Node& node, const std::string& field, Choices<T> choices) {
-  if (!node.IsScalar()) throw ConfigError(field, "expected " + choices_text(choices));
-  for (const auto& [name, value] : choices) {
-    if (node.Scalar() == name) return value;
-  }
-  throw ConfigError(field, fmt::format("'{}' is not {}", node.Scalar(), choices_text(choices)));
-}
 
 // Ring and FIFO sizes: Intel's e1000e, igb and ixgbe drivers allow at most 4096 descriptors a ring
 // (IXGBE_MAX_RXD), and a NIC's on-chip packet buffer holds a few thousand frames at most.
@@ -74,15 +54,6 @@ static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>
                              CopyEngineConfig>,
               "ModelKind follows the order of ModelConfig's settings");
 
-const Choices<ModelKind> kKinds = {
-    {"nic", ModelKind::Nic},
-    {"storage", ModelKind::Storage},
-    {"legacy", ModelKind::Legacy},
-    {"local-memory", ModelKind::LocalMemory},
-    {"copy-only", ModelKind::CopyOnly},
-    {"engine", ModelKind::Engine},
-};
-
 // Every kind may price its device time differently from the model's default.
 void read_timing(const YAML::Node& model, const std::string& field, ModelTiming& timing) {
   const YAML::Node t = model["timing"];
@@ -105,14 +76,10 @@ NicSettings nic_of(const YAML::Node& n, const std::string& field) {
   NicSettings s;
   read_timing(n, field, s.nic.timing);
   if (n["descriptors"])
-    s.nic.format = choice_of<DescriptorFormat>(
-        n["descriptors"], field + ".descriptors",
-        {{"32", DescriptorFormat::Bits32}, {"64", DescriptorFormat::Bits64}});
+    s.nic.format = choice_of(n["descriptors"], field + ".descriptors", kDescriptorFormatNames);
   if (n["wire_fifo"]) s.nic.wire_fifo_frames = ring_of(n["wire_fifo"], field + ".wire_fifo");
   if (n["rx_strategy"])
-    s.driver.rx_strategy = choice_of<RxStrategy>(n["rx_strategy"], field + ".rx_strategy",
-                                                 {{"map-per-packet", RxStrategy::MapPerPacket},
-                                                  {"recycled-pool", RxStrategy::RecycledPool}});
+    s.driver.rx_strategy = choice_of(n["rx_strategy"], field + ".rx_strategy", kRxStrategyNames);
   if (n["rx_entries"]) s.driver.rx_entries = ring_of(n["rx_entries"], field + ".rx_entries");
   if (n["tx_entries"]) s.driver.tx_entries = ring_of(n["tx_entries"], field + ".tx_entries");
   // A buffer holds the FCS and fits in a page (NicDriver::open).
@@ -184,9 +151,7 @@ CopyOnlySettings copy_only_of(const YAML::Node& n, const std::string& field) {
   CopyOnlySettings s;
   read_timing(n, field, s.adapter.timing);
   if (n["wire_fifo"]) s.adapter.wire_fifo_frames = ring_of(n["wire_fifo"], field + ".wire_fifo");
-  if (n["copier"])
-    s.copier = choice_of<CopierKind>(n["copier"], field + ".copier",
-                                     {{"cpu", CopierKind::Cpu}, {"engine", CopierKind::Engine}});
+  if (n["copier"]) s.copier = choice_of(n["copier"], field + ".copier", kCopierKindNames);
   const YAML::Node engine = n["engine"];
   if (s.copier == CopierKind::Cpu && engine)
     throw ConfigError(field + ".engine", "only with copier: engine");
@@ -232,10 +197,10 @@ struct ModelBuilder {
 // Says what the settings held make of the device, after its kind.
 struct ModelDescription {
   std::string operator()(const NicSettings& s) const {
-    return fmt::format("{} descriptors, {} receive, {} receive and {} transmit entries of {}",
-                       descriptor_format_name(s.nic.format), rx_strategy_name(s.driver.rx_strategy),
-                       s.driver.rx_entries, s.driver.tx_entries,
-                       format_size(s.driver.buffer_bytes));
+    return fmt::format("{}-bit descriptors, {} receive, {} receive and {} transmit entries of {}",
+                       name_of(kDescriptorFormatNames, s.nic.format),
+                       rx_strategy_name(s.driver.rx_strategy), s.driver.rx_entries,
+                       s.driver.tx_entries, format_size(s.driver.buffer_bytes));
   }
   std::string operator()(const StorageSettings& s) const {
     const StorageLimits& l = s.controller.limits;
@@ -271,21 +236,11 @@ struct ModelDescription {
 
 }  // namespace
 
-std::string_view model_kind_name(ModelKind kind) {
-  for (const auto& [name, k] : kKinds) {
-    if (k == kind) return name;
-  }
-  return "unknown";
-}
-
-std::string_view copier_kind_name(CopierKind kind) {
-  return kind == CopierKind::Engine ? "engine" : "cpu";
-}
-
 ModelConfig parse_model_config(const YAML::Node& node, const std::string& field) {
   if (!node.IsMap()) throw ConfigError(field, "expected a mapping such as {kind: nic}");
-  if (!node["kind"]) throw ConfigError(field + ".kind", "names the model: " + choices_text(kKinds));
-  switch (choice_of(node["kind"], field + ".kind", kKinds)) {
+  if (!node["kind"])
+    throw ConfigError(field + ".kind", "names the model: " + names_text(kModelKindNames));
+  switch (choice_of(node["kind"], field + ".kind", kModelKindNames)) {
     case ModelKind::Nic:
       return {nic_of(node, field)};
     case ModelKind::Storage:

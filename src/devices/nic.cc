@@ -8,10 +8,6 @@
 
 namespace dmakit::devices {
 
-const char* descriptor_format_name(DescriptorFormat format) {
-  return format == DescriptorFormat::Bits32 ? "32-bit" : "64-bit";
-}
-
 void encode_descriptor(DescriptorFormat format, const NicDescriptor& desc, std::byte* out) {
   if (format == DescriptorFormat::Bits32) {
     const NicDesc32 d{static_cast<std::uint32_t>(desc.addr),

@@ -15,10 +15,6 @@
 
 namespace dmakit::devices {
 
-const char* rx_strategy_name(RxStrategy strategy) {
-  return strategy == RxStrategy::MapPerPacket ? "map-per-packet" : "recycled-pool";
-}
-
 NicDriver::NicDriver(dma::Device& dev, NicRegisters& regs, const NicDriverConfig& config)
     : dev_(dev), regs_(regs), config_(config), format_(regs.format) {}
 

@@ -10,6 +10,13 @@
 
 namespace dmakit::dma {
 
+std::string declare_flags_text(unsigned flags) {
+  std::string text;
+  for (const auto& [bit, name] : kDeclareFlagNames)
+    if ((flags & bit) != 0) (text += text.empty() ? "" : ",") += name;
+  return text;
+}
+
 Status reserve_window(iommu::Domain* domain, DmaAddr device_addr, std::uint64_t size) {
   if (domain == nullptr || domain->config().kind != iommu::DomainKind::Dma) return {};
   return domain->reserve(IovaAddr(device_addr.value()), size);

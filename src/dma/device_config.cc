@@ -18,11 +18,21 @@
 namespace dmakit::dma {
 namespace {
 
+using machine::yaml::choice_of;
 using machine::yaml::count_in;
 using machine::yaml::reject_unknown_keys;
 using machine::yaml::size_in;
 using machine::yaml::size_of;
 using machine::yaml::unsigned_of;
+
+// A device's `iommu.domain`: a kind of domain, or a DMA domain in a guest.
+enum class DomainChoice : std::uint8_t { Dma, Guest, Identity };
+constexpr NameTable<DomainChoice, 4> kDomainChoices = {{
+    {DomainChoice::Dma, "dma"},
+    {DomainChoice::Guest, "guest"},
+    {DomainChoice::Identity, "identity"},
+    {DomainChoice::Identity, "passthrough"},
+}};
 
 unsigned bits_of(const YAML::Node& node, const std::string& field) {
   const unsigned bits = unsigned_of(node, field);
@@ -34,20 +44,8 @@ unsigned bits_of(const YAML::Node& node, const std::string& field) {
 unsigned flags_of(const YAML::Node& node, const std::string& field) {
   if (!node.IsSequence()) throw ConfigError(field, "expected a list such as [map, exclusive]");
   unsigned flags = 0;
-  for (const auto& f : node) {
-    const std::string name = f.as<std::string>();
-    if (name == "map")
-      flags |= kMemoryMap;
-    else if (name == "io")
-      flags |= kMemoryIo;
-    else if (name == "includes-children")
-      flags |= kMemoryIncludesChildren;
-    else if (name == "exclusive")
-      flags |= kMemoryExclusive;
-    else
-      throw ConfigError(field,
-                        fmt::format("'{}' is not map, io, includes-children or exclusive", name));
-  }
+  for (std::size_t i = 0; i < node.size(); ++i)
+    flags |= choice_of(node[i], fmt::format("{}[{}]", field, i), kDeclareFlagNames);
   return flags;
 }
 
@@ -97,28 +95,20 @@ DeviceConfig device_of(const YAML::Node& d, const std::string& field) {
     c_io.iommu = io["name"].as<std::string>();
     if (io["share"]) c_io.share = io["share"].as<std::string>();
     if (const YAML::Node kind = io["domain"]) {
-      const std::string k = kind.as<std::string>();
-      if (k == "dma") {
-        c_io.domain.kind = iommu::DomainKind::Dma;
-      } else if (k == "guest") {
-        c_io.domain.guest = true;
-      } else if (k == "identity" || k == "passthrough") {
-        c_io.domain.kind = iommu::DomainKind::Identity;
-      } else {
-        throw ConfigError(f + ".domain", fmt::format("'{}' is not dma, guest or passthrough", k));
+      switch (choice_of(kind, f + ".domain", kDomainChoices)) {
+        case DomainChoice::Dma:
+          c_io.domain.kind = iommu::DomainKind::Dma;
+          break;
+        case DomainChoice::Guest:
+          c_io.domain.guest = true;
+          break;
+        case DomainChoice::Identity:
+          c_io.domain.kind = iommu::DomainKind::Identity;
+          break;
       }
     }
-    if (const YAML::Node policy = io["policy"]) {
-      const std::string p = policy.as<std::string>();
-      if (p == "strict")
-        c_io.domain.policy = iommu::InvalidationPolicy::Strict;
-      else if (p == "deferred" || p == "lazy")
-        c_io.domain.policy = iommu::InvalidationPolicy::Deferred;
-      else if (p == "none")
-        c_io.domain.policy = iommu::InvalidationPolicy::None;
-      else
-        throw ConfigError(f + ".policy", fmt::format("'{}' is not strict, deferred or none", p));
-    }
+    if (const YAML::Node policy = io["policy"])
+      c_io.domain.policy = choice_of(policy, f + ".policy", iommu::kPolicyNames);
     c.iommu = c_io;
   }
   if (const YAML::Node m = d["declared_memory"]) {

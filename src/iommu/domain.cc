@@ -16,30 +16,6 @@
 
 namespace dmakit::iommu {
 
-const char* policy_name(InvalidationPolicy policy) {
-  switch (policy) {
-    case InvalidationPolicy::Strict:
-      return "strict";
-    case InvalidationPolicy::Deferred:
-      return "deferred";
-    case InvalidationPolicy::None:
-      return "none";
-  }
-  return "?";
-}
-
-const char* domain_kind_name(DomainKind kind) {
-  switch (kind) {
-    case DomainKind::Dma:
-      return "dma";
-    case DomainKind::Identity:
-      return "identity";
-    case DomainKind::Unmanaged:
-      return "unmanaged";
-  }
-  return "?";
-}
-
 Domain::Domain(Iommu& iommu, DomainId id, const DomainConfig& config)
     : iommu_(iommu),
       id_(id),

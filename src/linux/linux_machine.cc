@@ -12,6 +12,7 @@
 #include "dmakit/core/units.h"
 #include "dmakit/debug/dma_debug.h"
 #include "dmakit/dma/bus_access.h"
+#include "dmakit/dma/strategy.h"
 #include "dmakit/linux/gfp.h"
 
 namespace dmakit::linux_api {
@@ -51,9 +52,18 @@ machine::MachineConfig machine_config_of(const dmakit_machine_config& c) {
   return config;
 }
 
-iommu::InvalidationPolicy policy_of(int mode) {
-  return mode == DMAKIT_IOMMU_STRICT ? iommu::InvalidationPolicy::Strict
-                                     : iommu::InvalidationPolicy::Deferred;
+// The strategy a DMAKIT_IOMMU_* mode (checked by machine_config_of) stands for.
+dma::Strategy strategy_of(int mode) {
+  switch (mode) {
+    case DMAKIT_IOMMU_STRICT:
+      return dma::Strategy::IommuStrict;
+    case DMAKIT_IOMMU_LAZY:
+      return dma::Strategy::IommuLazy;
+    case DMAKIT_IOMMU_PASSTHROUGH:
+      return dma::Strategy::Passthrough;
+    default:
+      return dma::Strategy::Bounce;
+  }
 }
 
 }  // namespace
@@ -148,12 +158,7 @@ struct device* create_device(dmakit_machine* m, const char* name, int numa_node,
   }
   auto* dev = new device(*m, name, numa_node);
   dma::Device& d = dev->live->dev;
-  if (m->iommu != nullptr) {
-    iommu::DomainConfig domain;
-    if (m->c_config.iommu == DMAKIT_IOMMU_PASSTHROUGH) domain.kind = iommu::DomainKind::Identity;
-    domain.policy = policy_of(m->c_config.iommu);
-    d.attach(&m->iommu->create_domain(domain));
-  }
+  dma::place(d, strategy_of(m->c_config.iommu), m->iommu);
   // Linux gives a PCI device 32-bit masks until its driver asks for more.
   (void)d.set_dma_mask_and_coherent(dma_bit_mask(32));
   {

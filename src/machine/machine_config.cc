@@ -85,16 +85,9 @@ void apply(const YAML::Node& m, MachineConfig& config) {
     reject_unknown_keys(pool, "machine.mask_pool", {"size", "force", "search", "wait_timeout_ms"});
     if (pool["size"]) config.mask_pool_size = size_of(pool["size"], "machine.mask_pool.size");
     if (pool["force"]) config.mask_pool_force = bool_of(pool["force"], "machine.mask_pool.force");
-    if (const YAML::Node search = pool["search"]) {
-      const std::string name = search.IsScalar() ? search.Scalar() : "";
-      if (name == "next-fit")
-        config.mask_pool_search = MaskPoolSearch::NextFit;
-      else if (name == "top-down")
-        config.mask_pool_search = MaskPoolSearch::TopDown;
-      else
-        throw ConfigError("machine.mask_pool.search",
-                          fmt::format("'{}' is not next-fit or top-down", name));
-    }
+    if (const YAML::Node search = pool["search"])
+      config.mask_pool_search =
+          yaml::choice_of(search, "machine.mask_pool.search", kMaskPoolSearchNames);
     // A blocked allocation holds its run up for this long: a minute at most, so that no value
     // can make a run hang for days.
     if (pool["wait_timeout_ms"])

@@ -107,8 +107,8 @@ void add_stacked(const RunResult& run, const StackedChart& chart, PlotFormat for
     for (const StrategyResult& s : run.strategies) {
       const DeviceResult& r = s.devices[d];
       const std::string label = r.unavailable.empty()
-                                    ? std::string(strategy_name(s.strategy))
-                                    : fmt::format("{} n/a", strategy_name(s.strategy));
+                                    ? std::string(dma::strategy_name(s.strategy))
+                                    : fmt::format("{} n/a", dma::strategy_name(s.strategy));
       data += data_string(label);
       double total = 0;
       for (const std::uint64_t cycles : chart.by_cause(r)) {
@@ -162,7 +162,7 @@ bool add_hit_rate(const RunResult& run, PlotFormat format, std::string& script, 
       "# IOTLB hits in % of translations: a row per device, a column per strategy that translated;"
       "\n# - where the device made no translation under it.\n\"device\"";
   for (const std::size_t s : columns)
-    data += fmt::format(" {}", data_string(strategy_name(run.strategies[s].strategy)));
+    data += fmt::format(" {}", data_string(dma::strategy_name(run.strategies[s].strategy)));
   data += '\n';
   for (std::size_t d = 0; d < device_count(run); ++d) {
     data += data_string(run.strategies.front().devices[d].device);

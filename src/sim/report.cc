@@ -74,7 +74,7 @@ nlohmann::json to_json(const RunResult& run) {
     nlohmann::json devices = nlohmann::json::array();
     for (const DeviceResult& d : s.devices) devices.push_back(device_json(d));
     const PoolStats& p = s.pools;
-    strategies.push_back({{"strategy", strategy_name(s.strategy)},
+    strategies.push_back({{"strategy", dma::strategy_name(s.strategy)},
                           {"modeled_ns", s.modeled_ns},
                           {"pools",
                            {{"swiotlb_slots", p.swiotlb_slots},
@@ -85,7 +85,8 @@ nlohmann::json to_json(const RunResult& run) {
                           {"warnings", s.warnings},
                           {"warnings_total", s.warnings_total},
                           {"devices", std::move(devices)}});
-    host.push_back({{"strategy", strategy_name(s.strategy)}, {"host_seconds", s.host_seconds}});
+    host.push_back(
+        {{"strategy", dma::strategy_name(s.strategy)}, {"host_seconds", s.host_seconds}});
   }
   return {{"schema", kRunSchema},
           {"dmakit_version", DMAKIT_VERSION_STRING},
@@ -106,7 +107,7 @@ std::string format_csv(const RunResult& run) {
   for (const StrategyResult& s : run.strategies) {
     for (const DeviceResult& d : s.devices) {
       nlohmann::json row = device_json(d);
-      row["strategy"] = strategy_name(s.strategy);
+      row["strategy"] = dma::strategy_name(s.strategy);
       row["unavailable"] = d.unavailable;
       row["first_error"] = d.first_error;
       const nlohmann::json flat = row.flatten();
@@ -150,14 +151,15 @@ std::string format_table(const RunResult& run) {
     for (const StrategyResult& s : run.strategies) {
       const DeviceResult& r = s.devices[d];
       if (!r.unavailable.empty()) {
-        out += fmt::format("  {:<13} unavailable: {}\n", strategy_name(s.strategy), r.unavailable);
+        out += fmt::format("  {:<13} unavailable: {}\n", dma::strategy_name(s.strategy),
+                           r.unavailable);
         continue;
       }
       const CpuCycles& c = r.cpu;
       out += fmt::format(
           "  {:<13} {:>7} {:>5} {:>8.0f} {:>7.0f} | {:>6.0f} {:>6.0f} {:>7.0f} {:>6.0f} {:>6.0f} "
           "{:>7.0f} {:>6.0f} | {:>7.0f} {:>6.0f} {:>6.1f} {:>9} {:>9.1f}\n",
-          strategy_name(s.strategy), r.ios, r.errors, r.cpu_per_io(), r.cpu_per_kib(),
+          dma::strategy_name(s.strategy), r.ios, r.errors, r.cpu_per_io(), r.cpu_per_kib(),
           per(c.iova, r.ios), per(c.page_table, r.ios), per(c.invalidation, r.ios),
           per(c.flush, r.ios), per(c.traps, r.ios), per(c.bounce, r.ios), per(c.copy, r.ios),
           r.dev_per_io(), per(r.dev.walks, r.ios), 100.0 * r.iotlb_hit_rate(),
@@ -166,20 +168,20 @@ std::string format_table(const RunResult& run) {
     for (const StrategyResult& s : run.strategies)
       if (const DeviceResult& r = s.devices[d]; r.errors != 0)
         out += fmt::format("  {} under {}: {} failed I/Os; the first: {}\n", r.device,
-                           strategy_name(s.strategy), r.errors, r.first_error);
+                           dma::strategy_name(s.strategy), r.errors, r.first_error);
   }
   for (const StrategyResult& s : run.strategies)
     if (s.warnings_total != 0)
       out += fmt::format("\nplatform warnings under {} ({} in all), the first: {}\n",
-                         strategy_name(s.strategy), s.warnings_total, s.warnings.front());
+                         dma::strategy_name(s.strategy), s.warnings_total, s.warnings.front());
   out += "\npools at the end of each run\n";
   out += fmt::format("  {:<13} {:>13} {:>15} {:>16} {:>10} {:>15}\n", "strategy", "swiotlb slots",
                      "swiotlb hiwater", "swiotlb failures", "IOVA live", "I/O page tables");
   for (const StrategyResult& s : run.strategies) {
     const PoolStats& p = s.pools;
-    out += fmt::format("  {:<13} {:>13} {:>15} {:>16} {:>10} {:>15}\n", strategy_name(s.strategy),
-                       p.swiotlb_slots, p.swiotlb_hiwater, p.swiotlb_failures, p.iova_live,
-                       p.io_page_tables);
+    out += fmt::format("  {:<13} {:>13} {:>15} {:>16} {:>10} {:>15}\n",
+                       dma::strategy_name(s.strategy), p.swiotlb_slots, p.swiotlb_hiwater,
+                       p.swiotlb_failures, p.iova_live, p.io_page_tables);
   }
   out += fmt::format(
       "\nsimulator (host time, not modeled): {} I/Os in {:.2f} s, {:.0f} I/Os per host second\n",

@@ -85,20 +85,6 @@ void account(const Snapshot& a, const Snapshot& b, const CostModel& cost, Device
   t.exposure_ns += e.exposure_ns;
 }
 
-// Where the strategy puts a device: behind the IOMMU in a domain of its own, or not.
-dma::DeviceConfig placed(dma::DeviceConfig c, Strategy s, const std::string& iommu_name) {
-  if (s == Strategy::ForceBounce) c.force_bounce = true;
-  if (!uses_iommu(s)) return c;
-  dma::DeviceIommuConfig at;
-  at.iommu = iommu_name;
-  if (s == Strategy::Passthrough) at.domain.kind = iommu::DomainKind::Identity;
-  if (s == Strategy::IommuStrict || s == Strategy::Guest)
-    at.domain.policy = iommu::InvalidationPolicy::Strict;
-  at.domain.guest = s == Strategy::Guest;
-  c.iommu = at;
-  return c;
-}
-
 std::uint64_t mix_seed(std::uint64_t seed, std::size_t index) {
   // splitmix64 of the pair: each workload gets its own stream, the same on every run.
   std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (index + 1);
@@ -127,7 +113,7 @@ class StrategyRun {
  public:
   static constexpr std::size_t kWarningsKept = 4;
 
-  StrategyRun(const Scenario& sc, Strategy strategy, unsigned index, const RunOptions& options,
+  StrategyRun(const Scenario& sc, dma::Strategy strategy, unsigned index, const RunOptions& options,
               std::atomic<std::uint64_t>& done, std::uint64_t total)
       : sc_(sc),
         strategy_(strategy),
@@ -208,10 +194,10 @@ class StrategyRun {
         if (result.warnings.size() < kWarningsKept) result.warnings.push_back(warning);
         ++result.warnings_total;
       });
-    if (uses_iommu(strategy_)) platform_.add_iommu(sc_.iommu);
+    if (dma::uses_iommu(strategy_)) platform_.add_iommu(sc_.iommu);
     std::vector<dma::DeviceConfig> configs;
     for (const dma::DeviceConfig& c : sc_.devices)
-      configs.push_back(placed(c, strategy_, sc_.iommu.name));
+      configs.push_back(dma::placed(c, strategy_, sc_.iommu.name));
     platform_.add_devices(configs);
     for (std::size_t i = 0; i < sc_.workloads.size(); ++i) {
       const WorkloadConfig& wc = sc_.workloads[i];
@@ -249,7 +235,7 @@ class StrategyRun {
   }
 
   const Scenario& sc_;
-  const Strategy strategy_;
+  const dma::Strategy strategy_;
   const unsigned index_;
   const RunOptions& options_;
   std::atomic<std::uint64_t>& done_;
@@ -264,7 +250,8 @@ class StrategyRun {
 
 TraceLayout trace_layout(const Scenario& scenario) {
   TraceLayout layout;
-  for (const Strategy s : scenario.strategies) layout.strategies.emplace_back(strategy_name(s));
+  for (const dma::Strategy s : scenario.strategies)
+    layout.strategies.emplace_back(dma::strategy_name(s));
   for (const WorkloadConfig& w : scenario.workloads) layout.devices.push_back(w.device);
   return layout;
 }

@@ -29,6 +29,7 @@ namespace dmakit::sim {
 namespace {
 
 using machine::yaml::bool_of;
+using machine::yaml::choice_of;
 using machine::yaml::printable;
 using machine::yaml::reject_unknown_keys;
 using machine::yaml::size_of;
@@ -146,16 +147,10 @@ void parse_scenario_section(const YAML::Node& n, Scenario& s) {
     s.strategies.clear();
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string field = fmt::format("scenario.strategies[{}]", i);
-      const std::string name = list[i].IsScalar() ? list[i].Scalar() : "";
-      const std::optional<Strategy> st = strategy_of(name);
-      if (!st) {
-        throw ConfigError(field,
-                          fmt::format("unknown strategy '{}' (one of {})", name,
-                                      fmt::join(names_of(all_strategies(), strategy_name), ", ")));
-      }
-      if (std::ranges::find(s.strategies, *st) != s.strategies.end())
-        throw ConfigError(field, fmt::format("strategy '{}' is listed twice", name));
-      s.strategies.push_back(*st);
+      const dma::Strategy st = choice_of(list[i], field, dma::kStrategyNames);
+      if (std::ranges::find(s.strategies, st) != s.strategies.end())
+        throw ConfigError(field, fmt::format("strategy '{}' is listed twice", list[i].Scalar()));
+      s.strategies.push_back(st);
     }
   }
 }
@@ -363,7 +358,7 @@ Scenario parse(const YAML::Node& root, const std::string& text) {
   reject_unknown_keys(root, "",
                       {"scenario", "cost_model", "machine", "iommus", "devices", "workloads"});
   Scenario s;
-  s.strategies.assign(all_strategies().begin(), all_strategies().end());
+  s.strategies.assign(dma::all_strategies().begin(), dma::all_strategies().end());
   if (const YAML::Node n = root["scenario"]) parse_scenario_section(n, s);
   if (const YAML::Node n = root["cost_model"]) parse_cost_model(n, s.cost);
   s.machine = machine::parse_machine_config(text);

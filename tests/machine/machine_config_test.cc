@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dmakit/machine/machine_config.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "dmakit/core/config_error.h"
@@ -197,6 +198,27 @@ TEST(MachineConfig, AFileThatNeverEndsIsRefusedAtTheInputLimit) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("larger than 4 MiB"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace dmakit::machine
+
+namespace dmakit::machine {
+namespace {
+
+// One table serves parsing and printing, so an error lists exactly the names that parse.
+TEST(MachineConfig, AChoiceErrorNamesTheTextAndEveryChoiceOfItsTable) {
+  try {
+    (void)parse_machine_config("machine: {mask_pool: {search: best-fit}}");
+    FAIL() << "best-fit was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "machine.mask_pool.search: 'best-fit' is not next-fit or top-down");
+  }
+  for (const auto& [value, name] : kMaskPoolSearchNames)
+    EXPECT_EQ(parse_machine_config(fmt::format("machine: {{mask_pool: {{search: {}}}}}", name))
+                  .mask_pool_search,
+              value);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ RunResult small_run() {
   RunResult run;
   run.scenario = "small";
   run.seed = 3;
-  for (const Strategy strategy : {Strategy::Bounce, Strategy::IommuStrict}) {
+  for (const dma::Strategy strategy : {dma::Strategy::Bounce, dma::Strategy::IommuStrict}) {
     StrategyResult s;
     s.strategy = strategy;
     DeviceResult nic;
@@ -26,7 +26,7 @@ RunResult small_run() {
     old.device = "old";
     old.model = "legacy";
     old.ios = 4;
-    if (strategy == Strategy::Bounce) {
+    if (strategy == dma::Strategy::Bounce) {
       nic.cpu.bounce = 1000;
       old.cpu.bounce = 40;
     } else {

@@ -43,7 +43,7 @@ TEST(Scenario, ReadsEverySection) {
       std::get<devices::CopyEngineConfig>(s.models.at("dma0").settings).engine.inline_threshold,
       kScenarioEngineThreshold);
   // Unnamed: every strategy, the vtd preset, its costs on the IOMMU.
-  EXPECT_EQ(s.strategies.size(), all_strategies().size());
+  EXPECT_EQ(s.strategies.size(), dma::all_strategies().size());
   EXPECT_EQ(s.cost.name, "vtd");
   EXPECT_EQ(s.iommu.costs.invalidation, s.cost.iommu.invalidation);
 }
@@ -69,8 +69,8 @@ TEST(Scenario, StrategiesAndDurationAreRead) {
                    "t", "scenario.duration", "250us");
   const Scenario s = parse_scenario(text, "t");
   ASSERT_EQ(s.strategies.size(), 2u);
-  EXPECT_EQ(s.strategies[0], Strategy::IommuLazy);
-  EXPECT_EQ(s.strategies[1], Strategy::Bounce);
+  EXPECT_EQ(s.strategies[0], dma::Strategy::IommuLazy);
+  EXPECT_EQ(s.strategies[1], dma::Strategy::Bounce);
   EXPECT_EQ(s.duration_ns, 250'000u);
 }
 

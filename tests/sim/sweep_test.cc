@@ -37,7 +37,7 @@ RunResult run_with(std::uint64_t invalidation_cycles) {
   RunResult run;
   run.scenario = "tiny";
   StrategyResult s;
-  s.strategy = Strategy::IommuStrict;
+  s.strategy = dma::Strategy::IommuStrict;
   DeviceResult d;
   d.device = "nic";
   d.ios = 2;

@@ -12,6 +12,7 @@
 
 #include "dmakit/dma/device.h"
 #include "dmakit/dma/platform.h"
+#include "dmakit/dma/strategy.h"
 #include "dmakit/iommu/iommu.h"
 #include "testing/bounce_machine.h"
 #include "testing/small_machine.h"
@@ -59,8 +60,9 @@ class PlatformUnderTest {
       : kind_(kind),
         machine_(machine_config(kind)),
         platform_(machine_),
-        iommu_(has_iommu(kind) ? std::make_unique<iommu::Iommu>(machine_, iommu::IommuConfig{})
-                               : nullptr),
+        iommu_(dma::uses_iommu(strategy_of(kind))
+                   ? std::make_unique<iommu::Iommu>(machine_, iommu::IommuConfig{})
+                   : nullptr),
         next_buffer_(kind == PlatformKind::DirectLowRam ? kGiB : 40 * kGiB) {}
 
   [[nodiscard]] PlatformKind kind() const { return kind_; }
@@ -72,12 +74,7 @@ class PlatformUnderTest {
   dma::Device& add_device(const std::string& name) {
     devices_.push_back(std::make_unique<dma::Device>(platform_, name));
     dma::Device& dev = *devices_.back();
-    if (iommu_ != nullptr) {
-      iommu::DomainConfig domain;
-      if (kind_ == PlatformKind::Passthrough) domain.kind = iommu::DomainKind::Identity;
-      if (kind_ == PlatformKind::IommuStrict) domain.policy = iommu::InvalidationPolicy::Strict;
-      dev.attach(&iommu_->create_domain(domain));
-    }
+    dma::place(dev, strategy(), iommu_.get());
     return dev;
   }
 
@@ -90,10 +87,20 @@ class PlatformUnderTest {
   }
 
  private:
-  static bool has_iommu(PlatformKind kind) {
-    return kind == PlatformKind::IommuStrict || kind == PlatformKind::IommuDeferred ||
-           kind == PlatformKind::Passthrough;
+  // The strategy whose placement the kind's devices get.
+  static dma::Strategy strategy_of(PlatformKind kind) {
+    switch (kind) {
+      case PlatformKind::IommuStrict:
+        return dma::Strategy::IommuStrict;
+      case PlatformKind::IommuDeferred:
+        return dma::Strategy::IommuLazy;
+      case PlatformKind::Passthrough:
+        return dma::Strategy::Passthrough;
+      default:
+        return dma::Strategy::Bounce;
+    }
   }
+  [[nodiscard]] dma::Strategy strategy() const { return strategy_of(kind_); }
   static machine::MachineConfig machine_config(PlatformKind kind) {
     switch (kind) {
       case PlatformKind::DirectLowRam:

@@ -8,6 +8,7 @@
 #include "dmakit/core/direction.h"
 #include "dmakit/core/error.h"
 #include "dmakit/core/mask.h"
+#include "dmakit/core/name_table.h"
 #include "dmakit/core/rate_limit.h"
 #include "dmakit/core/request_size.h"
 #include "dmakit/core/result.h"

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <variant>
 
+#include "dmakit/core/name_table.h"
 #include "dmakit/devices/copy_engine.h"
 #include "dmakit/devices/copy_only_adapter.h"
 #include "dmakit/devices/device_model.h"
@@ -30,8 +31,18 @@ namespace dmakit::devices {
 /// The models, in the order of ModelConfig's settings.
 enum class ModelKind : std::uint8_t { Nic, Storage, Legacy, LocalMemory, CopyOnly, Engine };
 
-/// The kind's name in configuration, as its model's kind() gives it ("local-memory").
-[[nodiscard]] std::string_view model_kind_name(ModelKind kind);
+/// The kinds by their names in configuration, as their models' kind() gives them.
+inline constexpr NameTable<ModelKind, 6> kModelKindNames = {{
+    {ModelKind::Nic, "nic"},
+    {ModelKind::Storage, "storage"},
+    {ModelKind::Legacy, "legacy"},
+    {ModelKind::LocalMemory, "local-memory"},
+    {ModelKind::CopyOnly, "copy-only"},
+    {ModelKind::Engine, "engine"},
+}};
+[[nodiscard]] constexpr std::string_view model_kind_name(ModelKind kind) {
+  return name_of(kModelKindNames, kind);
+}
 
 /// What moves the copy-only driver's bytes.
 enum class CopierKind : std::uint8_t {
@@ -39,7 +50,10 @@ enum class CopierKind : std::uint8_t {
   Engine,  ///< EngineCopier over the engine of another device
 };
 
-[[nodiscard]] std::string_view copier_kind_name(CopierKind kind);
+inline constexpr NameTable<CopierKind, 2> kCopierKindNames = {{
+    {CopierKind::Cpu, "cpu"},
+    {CopierKind::Engine, "engine"},
+}};
 
 struct NicSettings {
   NicConfig nic;

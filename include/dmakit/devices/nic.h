@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "dmakit/core/name_table.h"
 #include "dmakit/devices/device_model.h"
 #include "dmakit/devices/wire.h"
 
@@ -15,7 +16,11 @@ namespace dmakit::devices {
 /// efficient, fading kind; they carry only 32-bit buffer addresses.
 enum class DescriptorFormat : std::uint8_t { Bits32, Bits64 };
 
-[[nodiscard]] const char* descriptor_format_name(DescriptorFormat format);
+/// The formats by their configuration names: the bits of a buffer address.
+inline constexpr NameTable<DescriptorFormat, 2> kDescriptorFormatNames = {{
+    {DescriptorFormat::Bits32, "32"},
+    {DescriptorFormat::Bits64, "64"},
+}};
 
 /// Descriptor status bits, written back by the NIC.
 inline constexpr std::uint32_t kDescDone = 1u << 0;

@@ -8,8 +8,10 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
+#include "dmakit/core/name_table.h"
 #include "dmakit/devices/nic.h"
 #include "dmakit/dma/device.h"
 #include "dmakit/machine/page.h"
@@ -22,7 +24,13 @@ enum class RxStrategy : std::uint8_t {
   RecycledPool,  ///< map every buffer once, for the driver's life; sync it each way per frame
 };
 
-[[nodiscard]] const char* rx_strategy_name(RxStrategy strategy);
+inline constexpr NameTable<RxStrategy, 2> kRxStrategyNames = {{
+    {RxStrategy::MapPerPacket, "map-per-packet"},
+    {RxStrategy::RecycledPool, "recycled-pool"},
+}};
+[[nodiscard]] constexpr std::string_view rx_strategy_name(RxStrategy strategy) {
+  return name_of(kRxStrategyNames, strategy);
+}
 
 struct NicDriverConfig {
   RxStrategy rx_strategy = RxStrategy::MapPerPacket;

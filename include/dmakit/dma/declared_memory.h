@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <mutex>
+#include <string>
 
 #include "dmakit/alloc/block_bitmap.h"
+#include "dmakit/core/name_table.h"
 #include "dmakit/core/result.h"
 #include "dmakit/machine/device_memory.h"
 
@@ -25,6 +27,17 @@ enum DeclareFlags : unsigned {
   kMemoryIncludesChildren = 0x04,  ///< child devices allocate from it too
   kMemoryExclusive = 0x08,         ///< coherent memory only from here; fail when full
 };
+
+/// The flags by their configuration names, in bit order.
+inline constexpr NameTable<DeclareFlags, 4> kDeclareFlagNames = {{
+    {kMemoryMap, "map"},
+    {kMemoryIo, "io"},
+    {kMemoryIncludesChildren, "includes-children"},
+    {kMemoryExclusive, "exclusive"},
+}};
+
+/// `flags` by name: "map,exclusive".
+[[nodiscard]] std::string declare_flags_text(unsigned flags);
 
 /// A region of memory on a device that its coherent allocations come from. `bus_addr` is where the
 /// machine's bus (and the CPU) sees it; `device_addr` where the device itself addresses it, which

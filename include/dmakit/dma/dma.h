@@ -18,3 +18,4 @@
 #include "dmakit/dma/platform.h"
 #include "dmakit/dma/reverse_map.h"
 #include "dmakit/dma/scatterlist.h"
+#include "dmakit/dma/strategy.h"

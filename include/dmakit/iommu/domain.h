@@ -13,6 +13,7 @@
 #include <span>
 
 #include "dmakit/core/addr.h"
+#include "dmakit/core/name_table.h"
 #include "dmakit/core/result.h"
 #include "dmakit/core/stats.h"
 #include "dmakit/core/thread_shards.h"
@@ -37,8 +38,24 @@ enum class InvalidationPolicy : std::uint8_t {
   None,      ///< never: stale entries survive IOVA reuse (for measurement only)
 };
 
-[[nodiscard]] const char* policy_name(InvalidationPolicy policy);
-[[nodiscard]] const char* domain_kind_name(DomainKind kind);
+/// The policies by their configuration names ("lazy" is Linux's name for deferred).
+inline constexpr NameTable<InvalidationPolicy, 4> kPolicyNames = {{
+    {InvalidationPolicy::Strict, "strict"},
+    {InvalidationPolicy::Deferred, "deferred"},
+    {InvalidationPolicy::Deferred, "lazy"},
+    {InvalidationPolicy::None, "none"},
+}};
+inline constexpr NameTable<DomainKind, 3> kDomainKindNames = {{
+    {DomainKind::Dma, "dma"},
+    {DomainKind::Identity, "identity"},
+    {DomainKind::Unmanaged, "unmanaged"},
+}};
+[[nodiscard]] constexpr std::string_view policy_name(InvalidationPolicy policy) {
+  return name_of(kPolicyNames, policy);
+}
+[[nodiscard]] constexpr std::string_view domain_kind_name(DomainKind kind) {
+  return name_of(kDomainKindNames, kind);
+}
 
 struct DomainConfig {
   DomainKind kind = DomainKind::Dma;

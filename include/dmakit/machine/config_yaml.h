@@ -13,6 +13,9 @@
 #include <string>
 #include <string_view>
 
+#include "dmakit/core/config_error.h"
+#include "dmakit/core/name_table.h"
+
 namespace dmakit::machine::yaml {
 
 /// `text` fit to name a field: control characters as \xNN, since the field ends up in what(), a C
@@ -44,6 +47,17 @@ inline void reject_unknown_keys(const YAML::Node& map, const std::string& field,
 /// A signed size ("-1GiB" allowed).
 [[nodiscard]] std::int64_t signed_of(const YAML::Node& node, const std::string& field);
 [[nodiscard]] bool bool_of(const YAML::Node& node, const std::string& field);
+/// The value a scalar names in `table`; ConfigError(field) naming the text and every choice
+/// otherwise.
+template <class E, std::size_t N>
+[[nodiscard]] E choice_of(const YAML::Node& node, const std::string& field,
+                          const NameTable<E, N>& table) {
+  if (node.IsScalar()) {
+    if (const std::optional<E> value = value_of(table, node.Scalar())) return *value;
+    throw ConfigError(field, "'" + printable(node.Scalar()) + "' is not " + names_text(table));
+  }
+  throw ConfigError(field, "expected " + names_text(table));
+}
 /// Throws ConfigError naming the key's path ("machine.ram") and both lines when a mapping anywhere
 /// under `root` holds a key twice. yaml-cpp keeps both entries and its lookups find the first, so
 /// without this check a repeated key would be silently ignored.

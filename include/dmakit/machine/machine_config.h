@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dmakit/core/addr.h"
+#include "dmakit/core/name_table.h"
 #include "dmakit/core/units.h"
 
 namespace dmakit::machine {
@@ -27,6 +28,10 @@ enum class MaskPoolSearch : std::uint8_t {
             ///< end
   TopDown,  ///< the 2008 patches: next-fit downwards from the top of the caller's allowed window
 };
+inline constexpr NameTable<MaskPoolSearch, 2> kMaskPoolSearchNames = {{
+    {MaskPoolSearch::NextFit, "next-fit"},
+    {MaskPoolSearch::TopDown, "top-down"},
+}};
 
 /// The bounce pool (swiotlb, seed 001), carved out of the mask pool at start (seed 003: the swiotlb
 /// "makes allocations from the DMA area and no longer has its own dedicated memory pool"). The

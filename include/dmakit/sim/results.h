@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "dmakit/dma/strategy.h"
 #include "dmakit/sim/cost_model.h"
-#include "dmakit/sim/strategy.h"
 
 namespace dmakit::sim {
 
@@ -95,7 +95,7 @@ struct PoolStats {
 };
 
 struct StrategyResult {
-  Strategy strategy = Strategy::Bounce;
+  dma::Strategy strategy = dma::Strategy::Bounce;
   std::vector<DeviceResult> devices;
   /// The platform's own warnings ("swiotlb buffer is full"), as the kernel would log them; the
   /// first few, and how many there were.

@@ -13,10 +13,10 @@
 #include "dmakit/core/config_error.h"
 #include "dmakit/devices/model_config.h"
 #include "dmakit/dma/device_config.h"
+#include "dmakit/dma/strategy.h"
 #include "dmakit/iommu/iommu.h"
 #include "dmakit/machine/machine_config.h"
 #include "dmakit/sim/cost_model.h"
-#include "dmakit/sim/strategy.h"
 #include "dmakit/sim/workload.h"
 
 namespace dmakit::sim {
@@ -28,7 +28,7 @@ struct Scenario {
   std::uint64_t operations = 1000;
   /// Modeled nanoseconds after which every workload stops, whatever its operations; 0: none.
   std::uint64_t duration_ns = 0;
-  std::vector<Strategy> strategies;  ///< compared side by side, in this order
+  std::vector<dma::Strategy> strategies;  ///< compared side by side, in this order
   CostModel cost;
   machine::MachineConfig machine;
   iommu::IommuConfig iommu;  ///< the IOMMU type the IOMMU strategies put the devices behind
